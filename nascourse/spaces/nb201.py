@@ -95,7 +95,11 @@ class Cell:
                         f"malformed NB201 string {arch_str!r}: expected 'op~{source}' in node {target}, "
                         f"got {entry!r}"
                     )
-                ops.append(_check_op(op))
+                if op not in OPS:
+                    raise ValueError(
+                        f"unknown operation {op!r} in NB201 string {arch_str!r}; valid operations are {list(OPS)}"
+                    )
+                ops.append(op)
         return cls(tuple(ops))
 
     def to_str(self) -> str:
