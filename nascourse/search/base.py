@@ -1,0 +1,213 @@
+"""What every search strategy shares (chapter 03): the history of evaluations, the search
+space interface, and the loop that evaluates architectures serially or through any
+``concurrent.futures.Executor`` (local processes, a Dask or Ray cluster).
+
+A strategy is a *proposer*: given the history so far it returns the next architecture to
+evaluate. :func:`run` owns the loop, so every strategy gets asynchronous parallel
+evaluation and fault tolerance for free: a failed evaluation is recorded with its error
+and the search goes on.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+import numpy as np
+import pandas as pd
+
+from nascourse.spaces import nb201
+
+
+def check_budget(budget: int) -> int:
+    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)):
+        raise TypeError(f"budget must be an int number of evaluations, got {budget!r}")
+    if budget < 1:
+        raise ValueError(f"budget must be at least 1 evaluation, got {budget}")
+    return int(budget)
+
+
+def as_rng(seed: int | np.random.Generator) -> np.random.Generator:
+    """A numpy Generator from an int seed (or the Generator itself)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int or a numpy Generator, got {seed!r}")
+    return np.random.default_rng(int(seed))
+
+
+@dataclass
+class Evaluation:
+    """One evaluated architecture.
+
+    ``score`` is what the strategy maximises (``None`` when the evaluation failed, with the
+    reason in ``error``); ``info`` holds whatever else the objective reported (for a
+    benchmark objective, the test accuracy used for reporting).
+    """
+
+    step: int
+    arch: Any
+    score: float | None
+    info: dict = field(default_factory=dict)
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class History:
+    """Evaluations in the order they finished, with helpers for plots and tables."""
+
+    evaluations: list[Evaluation] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.evaluations)
+
+    def __iter__(self):
+        return iter(self.evaluations)
+
+    def successful(self) -> list[Evaluation]:
+        return [e for e in self.evaluations if e.ok]
+
+    def best(self) -> Evaluation:
+        """The evaluation with the highest score (ties: the earliest)."""
+        ok = self.successful()
+        if not ok:
+            raise ValueError("no successful evaluation in this history")
+        return max(ok, key=lambda e: (e.score, -e.step))
+
+    def incumbent_trajectory(self, key: str | None = None) -> np.ndarray:
+        """After each evaluation, the value of the best-scoring architecture so far.
+
+        With ``key=None`` the score itself; otherwise ``info[key]`` of the incumbent (e.g.
+        the test accuracy of the architecture selected on validation accuracy). NaN until
+        the first success.
+        """
+        out = np.full(len(self.evaluations), np.nan)
+        best_score, best_value = -np.inf, np.nan
+        for i, e in enumerate(self.evaluations):
+            if e.ok and e.score > best_score:
+                best_score = e.score
+                best_value = e.score if key is None else e.info[key]
+            out[i] = best_value
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        rows = []
+        for e in self.evaluations:
+            rows.append({"step": e.step, "arch": str(e.arch), "score": e.score, "error": e.error,
+                         "seconds": e.seconds, **e.info})
+        return pd.DataFrame(rows)
+
+
+class SearchSpace(Protocol):
+    """What a black-box strategy needs from a search space."""
+
+    def sample(self, rng: np.random.Generator) -> Any: ...
+    def mutate(self, arch: Any, rng: np.random.Generator) -> Any: ...
+    def neighbours(self, arch: Any) -> list: ...
+    def encode(self, archs: list) -> np.ndarray: ...
+
+
+class NB201Space:
+    """The NAS-Bench-201 cell space as seen by the search strategies."""
+
+    name = "nb201"
+
+    def sample(self, rng: np.random.Generator) -> nb201.Cell:
+        return nb201.random_cell(rng)
+
+    def mutate(self, arch: nb201.Cell, rng: np.random.Generator) -> nb201.Cell:
+        return arch.mutate(rng)
+
+    def neighbours(self, arch: nb201.Cell) -> list[nb201.Cell]:
+        return arch.neighbours()
+
+    def encode(self, archs: list[nb201.Cell]) -> np.ndarray:
+        """One-hot encoding: one block of five per edge (30 columns)."""
+        ids = np.array([a.op_ids() for a in archs], dtype=np.int64).reshape(len(archs), len(nb201.EDGES))
+        out = np.zeros((len(archs), len(nb201.EDGES) * len(nb201.OPS)))
+        rows = np.repeat(np.arange(len(archs)), len(nb201.EDGES))
+        cols = (np.arange(len(nb201.EDGES)) * len(nb201.OPS) + ids).ravel()
+        out[rows, cols] = 1.0
+        return out
+
+
+Proposer = Callable[[History], Any]
+
+
+def _unpack(result: Any) -> tuple[float, dict]:
+    """Objectives return a number, or a dict with a ``'score'`` key and extra information."""
+    if isinstance(result, dict):
+        if "score" not in result:
+            raise ValueError(f"an objective returning a dict must include 'score'; got keys {sorted(result)}")
+        info = {k: v for k, v in result.items() if k != "score"}
+        score = result["score"]
+    else:
+        score, info = result, {}
+    score = float(score)
+    if not np.isfinite(score):
+        raise ValueError(f"objective returned a non-finite score {score}")
+    return score, info
+
+
+def _timed_call(objective: Callable, arch: Any) -> tuple[Any, float]:
+    start = time.perf_counter()
+    result = objective(arch)
+    return result, time.perf_counter() - start
+
+
+def _record(history: History, arch: Any, call: Callable[[], tuple[Any, float]]) -> Evaluation:
+    try:
+        result, seconds = call()
+        score, info = _unpack(result)
+        ev = Evaluation(len(history), arch, score, info, None, seconds)
+    except Exception as exc:  # a failed evaluation must not end the search
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        ev = Evaluation(len(history), arch, None, {}, detail, 0.0)
+    history.evaluations.append(ev)
+    return ev
+
+
+def run(propose: Proposer, objective: Callable, budget: int, executor: cf.Executor | None = None,
+        max_in_flight: int | None = None, callback: Callable[[Evaluation], None] | None = None) -> History:
+    """Evaluate ``budget`` architectures proposed one at a time by ``propose``.
+
+    Serial when ``executor`` is None. With an executor, up to ``max_in_flight`` evaluations
+    run at once (default: the executor's worker count where it has one, else 2); each time
+    one finishes it is recorded and a new proposal is made from the updated history, so the
+    search is asynchronous. Failed evaluations (an exception in the objective, a lost
+    worker) are recorded with ``score=None`` and count towards the budget.
+    """
+    budget = check_budget(budget)
+    history = History()
+    if executor is None:
+        while len(history) < budget:
+            arch = propose(history)
+            ev = _record(history, arch, lambda: _timed_call(objective, arch))
+            if callback:
+                callback(ev)
+        return history
+    slots = max_in_flight or getattr(executor, "_max_workers", None) or 2
+    if slots < 1:
+        raise ValueError(f"max_in_flight must be at least 1, got {slots}")
+    pending: dict[cf.Future, Any] = {}
+    submitted = 0
+    while len(history) < budget:
+        while len(pending) < slots and submitted < budget:
+            arch = propose(history)
+            pending[executor.submit(_timed_call, objective, arch)] = arch
+            submitted += 1
+        done, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED)
+        for future in done:
+            arch = pending.pop(future)
+            ev = _record(history, arch, future.result)
+            if callback:
+                callback(ev)
+    return history

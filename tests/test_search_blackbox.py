@@ -1,0 +1,162 @@
+"""Tests of the black-box search strategies on small synthetic objectives."""
+
+import concurrent.futures as cf
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from nascourse import search
+from nascourse.spaces import nb201
+
+
+def conv_count(cell: nb201.Cell) -> float:
+    """A synthetic objective: the optimum (score 6) is the all-conv3x3 cell."""
+    return float(cell.num_ops("nor_conv_3x3"))
+
+
+class Flaky:
+    """Fails on about a quarter of the cells, like crashed training runs."""
+
+    def __call__(self, cell):
+        if sum(cell.op_ids()) % 4 == 0:
+            raise RuntimeError("worker lost")
+        return {"score": conv_count(cell), "extra": 1}
+
+
+QUERY_STRATEGIES = sorted(search.STRATEGIES)
+
+
+@pytest.mark.parametrize("name", QUERY_STRATEGIES)
+def test_each_strategy_spends_its_budget_and_improves(name):
+    fn = search.get_strategy(name)
+    h = fn(conv_count, 60, seed=1)
+    assert len(h) == 60
+    traj = h.incumbent_trajectory()
+    assert np.all(np.diff(traj[~np.isnan(traj)]) >= 0)
+    assert traj[-1] >= 3
+
+
+@pytest.mark.parametrize("name, budget", [("evolution", 300), ("local", 300), ("bo", 100)])
+def test_guided_strategies_find_the_synthetic_optimum(name, budget):
+    best = [search.get_strategy(name)(conv_count, budget, seed=s).best().score for s in range(3)]
+    assert max(best) == 6
+
+
+@pytest.mark.parametrize("name", QUERY_STRATEGIES)
+def test_histories_are_reproducible_from_the_seed(name):
+    fn = search.get_strategy(name)
+    a, b, c = (fn(conv_count, 40, seed=s) for s in (7, 7, 8))
+    assert [e.arch for e in a] == [e.arch for e in b]
+    assert [e.arch for e in a] != [e.arch for e in c]
+
+
+@pytest.mark.parametrize("name", QUERY_STRATEGIES)
+def test_failed_evaluations_are_recorded_and_the_search_goes_on(name):
+    h = search.get_strategy(name)(Flaky(), 50, seed=3)
+    failed = [e for e in h if not e.ok]
+    assert len(h) == 50 and failed
+    assert all(e.score is None and "worker lost" in e.error for e in failed)
+    assert all(e.info == {"extra": 1} for e in h.successful())
+    assert h.best().ok
+
+
+def test_parallel_run_through_an_executor():
+    lock, state = threading.Lock(), {"running": 0, "peak": 0}
+    flaky = Flaky()
+
+    def slow(cell):
+        with lock:
+            state["running"] += 1
+            state["peak"] = max(state["peak"], state["running"])
+        time.sleep(0.01)
+        with lock:
+            state["running"] -= 1
+        return flaky(cell)
+
+    with cf.ThreadPoolExecutor(max_workers=3) as pool:
+        h = search.regularized_evolution(slow, 40, seed=0, executor=pool)
+    assert len(h) == 40 and any(not e.ok for e in h)
+    assert [e.step for e in h] == list(range(40))
+    assert state["peak"] == 3  # three evaluations were in flight at once
+    assert h.best().score == max(e.score for e in h.successful())
+
+
+def test_regularized_evolution_removes_the_oldest():
+    proposer = search.blackbox._Evolution(search.NB201Space(), np.random.default_rng(0), 3, 2)
+    history = search.History()
+    for step, score in enumerate([5.0, 1.0, 2.0, 3.0]):
+        history.evaluations.append(search.Evaluation(step, nb201.random_cell(np.random.default_rng(step)), score))
+    proposer(history)
+    assert [e.score for e in proposer.population] == [1.0, 2.0, 3.0]  # the best (5.0) was the oldest
+
+
+def test_benchmark_objective_selects_on_validation_and_reports_test():
+    obj = search.BenchmarkObjective("cifar10")
+    best = nb201.Cell.from_index(6111)
+    out = obj(best)
+    assert out["test_acc"] == pytest.approx(94.3733, abs=1e-3) and out["score"] == pytest.approx(91.6067, abs=1e-3)
+    assert obj.optimum == pytest.approx(94.3733, abs=1e-3) and not obj.selects_on_test
+    assert search.BenchmarkObjective("ImageNet16-120").selects_on_test
+    with pytest.raises(ValueError, match="no validation accuracy is shipped for 'cifar100'"):
+        search.BenchmarkObjective("cifar100", select_on="val")
+    with pytest.raises(ValueError, match="unknown dataset 'svhn'"):
+        search.BenchmarkObjective("svhn")
+    with pytest.raises(TypeError):
+        obj("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|")
+
+
+def test_acquisition_functions():
+    rng = np.random.default_rng(0)
+    mean, std = np.array([1.0, 1.0, 2.0]), np.array([0.1, 1.0, 0.1])
+    ei = search.acquisition("ei", mean, std, best=1.5, rng=rng, xi=0.0)
+    assert np.argmax(ei) == 2 and ei[1] > ei[0]  # more uncertainty, more expected improvement
+    # closed form of EI at mean == best: std * pdf(0)
+    assert search.acquisition("ei", np.array([1.5]), np.array([2.0]), 1.5, rng, xi=0.0)[0] == pytest.approx(2.0 / np.sqrt(2 * np.pi))
+    assert search.acquisition("ucb", mean, std, 0, rng, kappa=2.0).tolist() == pytest.approx([1.2, 3.0, 2.2])
+    with pytest.raises(ValueError, match="unknown acquisition 'max'"):
+        search.acquisition("max", mean, std, 0, rng)
+
+
+def test_successive_halving_and_hyperband_with_epochs_as_fidelity():
+    calls = []
+
+    def objective(cell, epochs):
+        calls.append(epochs)
+        return conv_count(cell) * (1 - 1 / (1 + epochs))
+
+    h = search.successive_halving(objective, 27, 1, 27, eta=3, seed=0)
+    fids = [e.info["fidelity"] for e in h]
+    assert [fids.count(f) for f in (1, 3, 9, 27)] == [27, 9, 3, 1]
+    hb = search.hyperband(objective, 1, 27, eta=3, seed=0)
+    assert {e.info["fidelity"] for e in hb} == {1, 3, 9, 27} and len(hb) > len(h)
+    first_rung = [e for e in h if e.info["fidelity"] == 1]
+    winner = next(e for e in h if e.info["fidelity"] == 27)
+    assert conv_count(winner.arch) == max(conv_count(e.arch) for e in first_rung)
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(budget=0), ValueError, "at least 1"),
+    (dict(budget=-5), ValueError, "at least 1"),
+    (dict(budget=2.5), TypeError, "budget must be an int"),
+    (dict(budget=10, seed="a"), TypeError, "seed"),
+])
+def test_bad_budgets_and_seeds(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        search.random_search(conv_count, **kwargs)
+
+
+def test_bad_strategy_and_options():
+    with pytest.raises(ValueError, match=r"unknown strategy 'reinforce'; valid choices are \['random'"):
+        search.get_strategy("reinforce")
+    with pytest.raises(ValueError, match="unknown surrogate 'mlp'"):
+        search.bayesian_optimisation(conv_count, 10, surrogate="mlp")
+    with pytest.raises(ValueError, match="population_size"):
+        search.regularized_evolution(conv_count, 10, population_size=0)
+    with pytest.raises(ValueError, match="eta"):
+        search.successive_halving(lambda c, e: 0.0, 9, 1, 9, eta=1)
+    with pytest.raises(ValueError, match="min_fidelity"):
+        search.hyperband(lambda c, e: 0.0, 5, 1)
+    with pytest.raises(ValueError, match="non-finite"):
+        search.base._unpack(float("nan"))
