@@ -19,6 +19,7 @@ from typing import Any, Callable, Protocol
 import numpy as np
 import pandas as pd
 
+from nascourse.rng import as_generator as as_rng
 from nascourse.spaces import nb201
 
 
@@ -28,15 +29,6 @@ def check_budget(budget: int) -> int:
     if budget < 1:
         raise ValueError(f"budget must be at least 1 evaluation, got {budget}")
     return int(budget)
-
-
-def as_rng(seed: int | np.random.Generator) -> np.random.Generator:
-    """A numpy Generator from an int seed (or the Generator itself)."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int or a numpy Generator, got {seed!r}")
-    return np.random.default_rng(int(seed))
 
 
 @dataclass

@@ -1,0 +1,326 @@
+"""The DARTS cell search space (chapter 02 counts it; chapter 04 searches it).
+
+A DARTS network (Liu, Simonyan & Yang, ICLR 2019) stacks two kinds of cells, *normal*
+and *reduction*. Each cell has two inputs, the outputs of the two previous cells, called
+``c_{k-2}`` and ``c_{k-1}``, and four intermediate nodes. Intermediate node ``i`` sums two
+operations applied to two *different* earlier nodes (a cell input or an earlier
+intermediate node); the cell output ``c_{k}`` concatenates the four intermediate nodes.
+The supernet also mixes a ``none`` (zero) operation, but a derived cell never keeps it,
+so a cell uses the seven operations of :data:`OPS`.
+
+A cell is written as DARTS writes its genotypes: a list of ``(op, input)`` pairs, two per
+intermediate node, where inputs 0 and 1 are ``c_{k-2}`` and ``c_{k-1}`` and input ``j >= 2``
+is intermediate node ``j - 2``.
+
+:func:`space_size` counts the space under several conventions; with DARTS's own (the two
+inputs of a node are different nodes, their order does not matter, seven operations, a
+normal and a reduction cell) one cell has 1,037,664,180 choices and a genotype
+1,076,746,950,455,072,400 (about 1.08e18), the "10^18 architectures" quoted by
+NAS-Bench-301 (Siems et al., 2020) and later work.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import networkx as nx
+import numpy as np
+
+from nascourse.rng import as_generator
+
+#: The seven operations of a derived cell, in DARTS's order.
+OPS: tuple[str, ...] = (
+    "max_pool_3x3",
+    "avg_pool_3x3",
+    "skip_connect",
+    "sep_conv_3x3",
+    "sep_conv_5x5",
+    "dil_conv_3x3",
+    "dil_conv_5x5",
+)
+#: The operations mixed on every edge of the DARTS supernet: ``none`` and :data:`OPS`.
+SUPERNET_OPS: tuple[str, ...] = ("none", *OPS)
+#: Intermediate nodes per cell, inputs per intermediate node and inputs per cell in DARTS.
+NUM_NODES = 4
+INPUTS_PER_NODE = 2
+NUM_CELL_INPUTS = 2
+#: Names of the nodes that are not intermediate: the two cell inputs and the cell output.
+CELL_INPUTS: tuple[str, ...] = ("c_{k-2}", "c_{k-1}")
+CELL_OUTPUT = "c_{k}"
+
+_ENUMERATION_LIMIT = 10_000_000
+
+
+def node_name(j: int) -> str:
+    """The graph name of input index ``j``: a cell input for 0 and 1, else ``str(j - 2)``."""
+    return CELL_INPUTS[j] if j < NUM_CELL_INPUTS else str(j - NUM_CELL_INPUTS)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One derived DARTS cell: ``edges`` holds ``(op, input)``, two per intermediate node."""
+
+    edges: tuple[tuple[str, int], ...]
+
+    def __post_init__(self) -> None:
+        if isinstance(self.edges, str) or not isinstance(self.edges, Iterable):
+            raise TypeError(f"edges must be a sequence of (op, input) pairs, got {self.edges!r}")
+        edges = []
+        for pair in self.edges:
+            if isinstance(pair, str) or not isinstance(pair, Sequence) or len(pair) != 2:
+                raise TypeError(f"each edge must be an (op, input) pair, got {pair!r}")
+            op, src = pair
+            if not isinstance(op, str):
+                raise TypeError(f"an operation must be a str, got {op!r} in {pair!r}")
+            if op not in OPS:
+                hint = " ('none' exists only in the supernet, never in a derived cell)" if op == "none" else ""
+                raise ValueError(f"unknown operation {op!r}{hint}; valid operations are {list(OPS)}")
+            if isinstance(src, bool) or not isinstance(src, (int, np.integer)):
+                raise TypeError(f"an input index must be an int, got {src!r} in {pair!r}")
+            edges.append((op, int(src)))
+        if not edges or len(edges) % INPUTS_PER_NODE:
+            raise ValueError(
+                f"a cell needs {INPUTS_PER_NODE} edges per intermediate node, got {len(edges)} edges"
+            )
+        for node in range(len(edges) // INPUTS_PER_NODE):
+            pair = edges[INPUTS_PER_NODE * node: INPUTS_PER_NODE * (node + 1)]
+            valid = list(range(NUM_CELL_INPUTS + node))
+            for _, src in pair:
+                if src not in valid:
+                    raise ValueError(f"intermediate node {node} cannot take input {src}; valid inputs are {valid}")
+            if len({src for _, src in pair}) < len(pair):
+                raise ValueError(
+                    f"intermediate node {node} takes input {pair[0][1]} twice; its {INPUTS_PER_NODE} inputs "
+                    f"must be different nodes among {valid}"
+                )
+        object.__setattr__(self, "edges", tuple(edges))
+
+    @property
+    def num_nodes(self) -> int:
+        """Number of intermediate nodes."""
+        return len(self.edges) // INPUTS_PER_NODE
+
+    def inputs(self, node: int) -> tuple[tuple[str, int], ...]:
+        """The ``(op, input)`` pairs of intermediate node ``node``."""
+        if isinstance(node, bool) or not isinstance(node, (int, np.integer)):
+            raise TypeError(f"node must be an int, got {node!r}")
+        if not 0 <= node < self.num_nodes:
+            raise ValueError(f"intermediate node {node} does not exist; valid nodes are 0..{self.num_nodes - 1}")
+        return self.edges[INPUTS_PER_NODE * node: INPUTS_PER_NODE * (node + 1)]
+
+    def canonical(self) -> "Cell":
+        """The same cell with each node's pairs sorted by input (a node's sum does not
+        depend on the order of its terms)."""
+        out: list[tuple[str, int]] = []
+        for node in range(self.num_nodes):
+            out.extend(sorted(self.inputs(node), key=lambda p: (p[1], p[0])))
+        return Cell(tuple(out))
+
+    def to_graph(self) -> nx.DiGraph:
+        """See :func:`to_graph`."""
+        return to_graph(self)
+
+    def __str__(self) -> str:
+        return " | ".join(
+            " + ".join(f"{op}({node_name(src)})" for op, src in self.inputs(n)) for n in range(self.num_nodes)
+        )
+
+
+@dataclass(frozen=True)
+class Genotype:
+    """A DARTS architecture: one normal and one reduction cell."""
+
+    normal: Cell
+    reduce: Cell
+
+    def __post_init__(self) -> None:
+        for name in ("normal", "reduce"):
+            if not isinstance(getattr(self, name), Cell):
+                raise TypeError(f"{name} must be a darts.Cell, got {type(getattr(self, name)).__name__}")
+
+    @classmethod
+    def from_lists(cls, normal: Sequence[tuple[str, int]], reduce: Sequence[tuple[str, int]]) -> "Genotype":
+        """Build from the two ``[(op, input), ...]`` lists of a DARTS genotype."""
+        return cls(Cell(tuple(map(tuple, normal))), Cell(tuple(map(tuple, reduce))))  # type: ignore[arg-type]
+
+    def to_lists(self) -> dict[str, list]:
+        """The DARTS genotype fields: ``normal``, ``normal_concat``, ``reduce``, ``reduce_concat``."""
+        return {
+            "normal": list(self.normal.edges),
+            "normal_concat": list(range(NUM_CELL_INPUTS, NUM_CELL_INPUTS + self.normal.num_nodes)),
+            "reduce": list(self.reduce.edges),
+            "reduce_concat": list(range(NUM_CELL_INPUTS, NUM_CELL_INPUTS + self.reduce.num_nodes)),
+        }
+
+    def mutate(self, rng: int | np.random.Generator) -> "Genotype":
+        """A random neighbour: in one of the two cells, one edge changes its op or its input."""
+        rng = as_generator(rng)
+        which = "normal" if rng.random() < 0.5 else "reduce"
+        cell: Cell = getattr(self, which)
+        edges = list(cell.edges)
+        k = int(rng.integers(len(edges)))
+        node = k // INPUTS_PER_NODE
+        op, src = edges[k]
+        taken = {s for i, (_, s) in enumerate(cell.inputs(node)) if INPUTS_PER_NODE * node + i != k}
+        free = [j for j in range(NUM_CELL_INPUTS + node) if j not in taken and j != src]
+        if free and rng.random() < 0.5:
+            edges[k] = (op, free[int(rng.integers(len(free)))])
+        else:
+            others = [o for o in OPS if o != op]
+            edges[k] = (others[int(rng.integers(len(others)))], src)
+        new = Cell(tuple(edges))
+        return Genotype(new, self.reduce) if which == "normal" else Genotype(self.normal, new)
+
+
+#: The CIFAR-10 cells found by second-order DARTS (Liu et al., 2019, Figures 4 and 5).
+DARTS_V2 = Genotype.from_lists(
+    normal=[("sep_conv_3x3", 0), ("sep_conv_3x3", 1), ("sep_conv_3x3", 0), ("sep_conv_3x3", 1),
+            ("sep_conv_3x3", 1), ("skip_connect", 0), ("skip_connect", 0), ("dil_conv_3x3", 2)],
+    reduce=[("max_pool_3x3", 0), ("max_pool_3x3", 1), ("skip_connect", 2), ("max_pool_3x3", 1),
+            ("max_pool_3x3", 0), ("skip_connect", 2), ("skip_connect", 2), ("max_pool_3x3", 1)],
+)
+
+
+def random_cell(rng: int | np.random.Generator, num_nodes: int = NUM_NODES) -> Cell:
+    """A uniformly random cell: each node picks two different inputs and two ops."""
+    rng = as_generator(rng)
+    _check_positive_int("num_nodes", num_nodes)
+    edges: list[tuple[str, int]] = []
+    for node in range(num_nodes):
+        sources = sorted(int(s) for s in rng.choice(NUM_CELL_INPUTS + node, size=INPUTS_PER_NODE, replace=False))
+        edges.extend((OPS[int(rng.integers(len(OPS)))], s) for s in sources)
+    return Cell(tuple(edges))
+
+
+def random_genotype(rng: int | np.random.Generator, num_nodes: int = NUM_NODES) -> Genotype:
+    """A uniformly random genotype (normal and reduction cell drawn independently)."""
+    rng = as_generator(rng)
+    return Genotype(random_cell(rng, num_nodes), random_cell(rng, num_nodes))
+
+
+def to_graph(cell: Cell) -> nx.DiGraph:
+    """The cell as a DiGraph: nodes ``c_{k-2}``, ``c_{k-1}``, ``'0'``..``'3'`` and ``c_{k}``.
+
+    Operation edges carry ``op``; the edges from every intermediate node to ``c_{k}`` carry
+    ``op='concat'``. Nodes carry ``kind``: ``'input'``, ``'intermediate'`` or ``'output'``.
+    """
+    if not isinstance(cell, Cell):
+        raise TypeError(f"expected a darts.Cell (use genotype.normal or genotype.reduce), got {type(cell).__name__}")
+    g = nx.DiGraph()
+    for name in CELL_INPUTS:
+        g.add_node(name, kind="input")
+    for node in range(cell.num_nodes):
+        g.add_node(str(node), kind="intermediate")
+    g.add_node(CELL_OUTPUT, kind="output")
+    for node in range(cell.num_nodes):
+        for op, src in cell.inputs(node):
+            g.add_edge(node_name(src), str(node), op=op)
+        g.add_edge(str(node), CELL_OUTPUT, op="concat")
+    return g
+
+
+def _check_positive_int(name: str, value: int, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
+    return int(value)
+
+
+def _check_bool(name: str, value: bool) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def node_choices(
+    node: int,
+    inputs_per_node: int = INPUTS_PER_NODE,
+    num_ops: int = len(OPS),
+    num_cell_inputs: int = NUM_CELL_INPUTS,
+    ordered: bool = False,
+    distinct: bool = True,
+) -> int:
+    """How many ways intermediate node ``node`` (from 0) can choose its inputs and ops.
+
+    It has ``m = num_cell_inputs + node`` candidate inputs and picks ``k = inputs_per_node``
+    of them, each with one of ``o = num_ops`` operations:
+    ``distinct`` and unordered: ``C(m, k) o^k``; ``distinct`` and ``ordered``: ``m!/(m-k)! o^k``;
+    repeats allowed and ``ordered``: ``(m o)^k``; repeats allowed and unordered: multisets
+    of ``k`` (input, op) pairs, ``C(m o + k - 1, k)``.
+    """
+    _check_positive_int("node", node, minimum=0)
+    k = _check_positive_int("inputs_per_node", inputs_per_node)
+    o = _check_positive_int("num_ops", num_ops)
+    m = _check_positive_int("num_cell_inputs", num_cell_inputs) + node
+    ordered, distinct = _check_bool("ordered", ordered), _check_bool("distinct", distinct)
+    if distinct:
+        return (math.perm(m, k) if ordered else math.comb(m, k)) * o**k
+    return (m * o) ** k if ordered else math.comb(m * o + k - 1, k)
+
+
+def space_size(
+    num_nodes: int = NUM_NODES,
+    inputs_per_node: int = INPUTS_PER_NODE,
+    num_ops: int = len(OPS),
+    num_cell_inputs: int = NUM_CELL_INPUTS,
+    ordered: bool = False,
+    distinct: bool = True,
+    reduction: bool = True,
+) -> int:
+    """Count the cells (or, with ``reduction``, the normal-reduction pairs) by combinatorics.
+
+    The product over intermediate nodes of :func:`node_choices`, squared when a separate
+    reduction cell is searched too. DARTS's convention is the default: ``distinct=True``
+    (the two inputs of a node are different nodes, as DARTS derives them),
+    ``ordered=False`` (the node sums its inputs, so their order is irrelevant),
+    ``num_ops=7`` (``none`` is never kept) and ``reduction=True``; it gives
+    ``1,037,664,180**2`` = about 1.08e18, the figure quoted for the DARTS space by
+    NAS-Bench-301 (Siems et al., 2020). Labelled cells are counted: cells that compute the
+    same function after renumbering intermediate nodes are counted separately.
+    """
+    n = _check_positive_int("num_nodes", num_nodes)
+    reduction = _check_bool("reduction", reduction)
+    per_cell = math.prod(
+        node_choices(i, inputs_per_node, num_ops, num_cell_inputs, ordered, distinct) for i in range(n)
+    )
+    return per_cell**2 if reduction else per_cell
+
+
+def count_by_enumeration(
+    num_nodes: int,
+    inputs_per_node: int = INPUTS_PER_NODE,
+    num_ops: int = len(OPS),
+    num_cell_inputs: int = NUM_CELL_INPUTS,
+    ordered: bool = False,
+    distinct: bool = True,
+) -> int:
+    """Count one cell's choices by listing them, to check :func:`space_size` on small spaces.
+
+    Every whole cell, as a raw sequence of ``(input, op)`` choices, is generated; cells
+    with a repeated input at some node are dropped when ``distinct``, each node's choices
+    are sorted when not ``ordered``, and the distinct results are counted. Refuses spaces with more than ten million raw sequences.
+    """
+    n = _check_positive_int("num_nodes", num_nodes)
+    k = _check_positive_int("inputs_per_node", inputs_per_node)
+    o = _check_positive_int("num_ops", num_ops)
+    c = _check_positive_int("num_cell_inputs", num_cell_inputs)
+    ordered, distinct = _check_bool("ordered", ordered), _check_bool("distinct", distinct)
+    raw = math.prod(((c + i) * o) ** k for i in range(n))
+    if raw > _ENUMERATION_LIMIT:
+        raise ValueError(
+            f"enumerating {raw:,} sequences is too slow; keep it below {_ENUMERATION_LIMIT:,} "
+            f"(use space_size for large spaces)"
+        )
+    per_node = [
+        list(itertools.product(itertools.product(range(c + i), range(o)), repeat=k)) for i in range(n)
+    ]
+    cells = set()
+    for cell in itertools.product(*per_node):
+        if distinct and any(len({src for src, _ in node}) < k for node in cell):
+            continue
+        cells.add(cell if ordered else tuple(tuple(sorted(node)) for node in cell))
+    return len(cells)

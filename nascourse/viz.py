@@ -1,0 +1,466 @@
+"""Drawing cells and plotting curves (chapter 02 draws the spaces; chapters 03-08 plot
+results with :func:`plot_with_band`).
+
+Every function takes an optional matplotlib ``ax`` and returns the Axes it drew on; a new
+figure is made (with ``plt.subplots``) only when no ``ax`` is given. Operations keep one
+colour everywhere (:data:`OP_COLOURS`) and one short name (:data:`OP_LABELS`), whichever
+space they come from, so that a 3x3 convolution looks the same in every chapter.
+
+The cell drawings lay nodes out left to right by longest path from the input, then route
+each edge as a straight line or an arc, choosing for each the bend and label position
+that avoid the nodes, the other edges' labels and the curves already drawn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import networkx as nx
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.colors import to_rgb
+from matplotlib.lines import Line2D
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+from matplotlib.path import Path
+
+from nascourse.spaces import darts, grammar, nb101, nb201
+
+_CONV3 = "#1f77b4"
+_CONV1 = "#ff7f0e"
+_SKIP = "#7f7f7f"
+_AVG = "#2ca02c"
+_MAX = "#9467bd"
+_NONE = "#c7c7c7"
+_IO = "#e6e6e6"
+
+#: One colour per operation, shared by all spaces (same concept, same colour).
+OP_COLOURS: dict[str, str] = {
+    # NAS-Bench-201
+    "none": _NONE,
+    "skip_connect": _SKIP,
+    "nor_conv_1x1": _CONV1,
+    "nor_conv_3x3": _CONV3,
+    "avg_pool_3x3": _AVG,
+    # NAS-Bench-101
+    "input": _IO,
+    "output": _IO,
+    "conv3x3-bn-relu": _CONV3,
+    "conv1x1-bn-relu": _CONV1,
+    "maxpool3x3": _MAX,
+    # DARTS
+    "max_pool_3x3": _MAX,
+    "sep_conv_3x3": "#17becf",
+    "sep_conv_5x5": "#bcbd22",
+    "dil_conv_3x3": "#d62728",
+    "dil_conv_5x5": "#8c564b",
+    "concat": "#b0b0b0",
+    # the grammar
+    "conv3x3": _CONV3,
+    "conv1x1": _CONV1,
+    "sepconv3x3": "#17becf",
+    "avgpool": _AVG,
+    "identity": _SKIP,
+}
+
+#: Short readable names for the operations of every space.
+OP_LABELS: dict[str, str] = {
+    "none": "none",
+    "skip_connect": "skip",
+    "nor_conv_1x1": "conv1x1",
+    "nor_conv_3x3": "conv3x3",
+    "avg_pool_3x3": "avg pool",
+    "input": "input",
+    "output": "output",
+    "conv3x3-bn-relu": "conv3x3",
+    "conv1x1-bn-relu": "conv1x1",
+    "maxpool3x3": "max pool",
+    "max_pool_3x3": "max pool",
+    "sep_conv_3x3": "sep 3x3",
+    "sep_conv_5x5": "sep 5x5",
+    "dil_conv_3x3": "dil 3x3",
+    "dil_conv_5x5": "dil 5x5",
+    "concat": "concat",
+    "conv3x3": "conv3x3",
+    "conv1x1": "conv1x1",
+    "sepconv3x3": "sep 3x3",
+    "avgpool": "avg pool",
+    "identity": "identity",
+}
+
+_FONT = 9
+# Drawings use data units of about one inch: text sizes below are estimates in those units.
+_CHAR_W = 0.62 * _FONT / 72
+_LINE_H = 1.45 * _FONT / 72
+
+
+def _get_ax(ax: Axes | None, figsize: tuple[float, float] = (6.0, 3.0)) -> tuple[Axes, bool]:
+    """The Axes to draw on and whether it was created here."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+        return ax, True
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
+    return ax, False
+
+
+def _text_size(text: str) -> tuple[float, float]:
+    shown = text.translate(str.maketrans("", "", "${}_")) if "$" in text else text
+    return len(shown) * _CHAR_W + 0.12, _LINE_H + 0.08
+
+
+# ----- a small DAG drawer --------------------------------------------------------------------
+
+@dataclass
+class _Node:
+    x: float
+    y: float
+    text: str
+    colour: str
+    faded: bool = False
+
+    def box(self) -> tuple[float, float, float, float]:
+        w, h = _text_size(self.text)
+        w = max(w + 0.1, h + 0.12)
+        return self.x - w / 2, self.y - h / 2, self.x + w / 2, self.y + h / 2
+
+
+@dataclass
+class _Edge:
+    u: object
+    v: object
+    colour: str
+    label: str | None = None
+    dashed: bool = False
+    faint: bool = False
+    bends: tuple[float, ...] | None = None
+
+
+def _bezier(p0: np.ndarray, c: np.ndarray, p1: np.ndarray, t: np.ndarray) -> np.ndarray:
+    t = t[:, None]
+    return (1 - t) ** 2 * p0 + 2 * (1 - t) * t * c + t**2 * p1
+
+
+def _inside(points: np.ndarray, box: tuple[float, float, float, float], margin: float = 0.0) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    return (
+        (points[:, 0] > x0 - margin) & (points[:, 0] < x1 + margin)
+        & (points[:, 1] > y0 - margin) & (points[:, 1] < y1 + margin)
+    )
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...], margin: float = 0.03) -> bool:
+    return a[0] < b[2] + margin and b[0] < a[2] + margin and a[1] < b[3] + margin and b[1] < a[3] + margin
+
+
+def _tint(colour: str, amount: float = 0.55) -> tuple[float, float, float]:
+    """``colour`` mixed with white, so that black text on it stays readable."""
+    rgb = np.array(to_rgb(colour))
+    return tuple(rgb + (1 - rgb) * amount)
+
+
+def _draw_dag(ax: Axes, nodes: dict, edges: Sequence[_Edge], bends: Sequence[float]) -> None:
+    """Draw ``nodes`` (id -> _Node) and ``edges``: first route every edge (the bend that
+    avoids other nodes), then place every label where it meets no node, label or curve."""
+    boxes = {k: n.box() for k, n in nodes.items()}
+    for k, n in nodes.items():
+        x0, y0, x1, y1 = boxes[k]
+        ax.add_artist(FancyBboxPatch(
+            (x0, y0), x1 - x0, y1 - y0, boxstyle="round,pad=0,rounding_size=0.08",
+            facecolor=_tint(n.colour, 0.75 if n.faded else 0.45), edgecolor="#999999" if n.faded else "#444444",
+            linewidth=1.0, linestyle="--" if n.faded else "-", zorder=3, gid="node",
+        ))
+        ax.text(n.x, n.y, n.text, ha="center", va="center", fontsize=_FONT, zorder=4, gid="node-label",
+                color="#777777" if n.faded else "black")
+    ts = np.linspace(0, 1, 81)
+    curves: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for e in edges:
+        p0 = np.array([nodes[e.u].x, nodes[e.u].y])
+        p1 = np.array([nodes[e.v].x, nodes[e.v].y])
+        d = p1 - p0
+        normal = np.array([-d[1], d[0]]) / (np.hypot(*d) or 1.0)
+        best = None
+        for rank, bend in enumerate(e.bends if e.bends is not None else bends):
+            c = (p0 + p1) / 2 + 2 * bend * normal
+            pts = _bezier(p0, c, p1, ts)
+            cost = 0.05 * rank + sum(
+                10 * _inside(pts, box, 0.08).sum() for k, box in boxes.items() if k not in (e.u, e.v)
+            )
+            if best is None or cost < best[0]:
+                best = (cost, c, pts)
+        curves.append((p0, best[1], p1))
+    placed: list[tuple[float, float, float, float]] = []
+    for i, e in enumerate(edges):
+        p0, c, p1 = curves[i]
+        pts = _bezier(p0, c, p1, ts)
+        keep = ~(_inside(pts, boxes[e.u]) | _inside(pts, boxes[e.v]))
+        path_pts = pts[keep] if keep.sum() >= 2 else pts[[0, -1]]
+        ax.add_artist(FancyArrowPatch(
+            path=Path(path_pts), arrowstyle="-|>", mutation_scale=11, color=e.colour, alpha=0.55 if e.faint else 1.0,
+            linewidth=1.1 if e.faint else 1.8, linestyle="--" if e.dashed else "-", zorder=2, gid="edge",
+        ))
+    others = [_bezier(*curve, ts) for curve in curves]
+    for i, e in enumerate(edges):
+        if not e.label:
+            continue
+        w, h = _text_size(e.label)
+        best = None
+        for rank, t_lab in enumerate((0.5, 0.4, 0.6, 0.3, 0.7, 0.22, 0.78, 0.15, 0.85)):
+            pos = _bezier(*curves[i], np.array([t_lab]))[0]
+            cand = (pos[0] - w / 2, pos[1] - h / 2, pos[0] + w / 2, pos[1] + h / 2)
+            cost = 0.01 * rank
+            cost += 8 * sum(_overlap(cand, b) for b in boxes.values())
+            cost += 8 * sum(_overlap(cand, b) for b in placed)
+            cost += sum(_inside(o, cand, 0.02).any() for j, o in enumerate(others) if j != i)
+            if best is None or cost < best[0]:
+                best = (cost, cand, pos)
+        _, cand, pos = best
+        placed.append(cand)
+        ax.text(pos[0], pos[1], e.label, ha="center", va="center", fontsize=_FONT - 1, zorder=5, gid="edge-label",
+                bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor=e.colour, linewidth=1.0))
+    _frame(ax, list(boxes.values()) + placed + [(*o.min(0), *o.max(0)) for o in others])
+
+
+def _frame(ax: Axes, boxes: list[tuple[float, ...]]) -> None:
+    arr = np.array(boxes)
+    ax.set_xlim(arr[:, 0].min() - 0.15, arr[:, 2].max() + 0.15)
+    ax.set_ylim(arr[:, 1].min() - 0.15, arr[:, 3].max() + 0.15)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+
+
+def _finish(ax: Axes, created: bool) -> None:
+    """Make one data unit about one inch: resize a figure made here, or else scale the
+    text and arrows to the Axes the caller gave (so labels keep fitting their boxes)."""
+    fig = ax.figure
+    box = ax.get_position()
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    if created:
+        fig.set_size_inches((x1 - x0) / box.width, (y1 - y0) / box.height)
+        return
+    scale = min(box.width * fig.get_figwidth() / (x1 - x0), box.height * fig.get_figheight() / (y1 - y0), 1.25)
+    for text in ax.texts:
+        if text.get_gid() in ("node-label", "edge-label"):
+            text.set_fontsize(text.get_fontsize() * scale)
+    for patch in ax.patches:
+        if isinstance(patch, FancyArrowPatch):
+            patch.set_mutation_scale(patch.get_mutation_scale() * scale)
+        patch.set_linewidth(patch.get_linewidth() * max(scale, 0.5))
+    for line in ax.lines:
+        line.set_linewidth(line.get_linewidth() * max(scale, 0.5))
+
+
+def _legend(ax: Axes, ops: Sequence[str], dashed: Sequence[str] = ()) -> None:
+    handles = [
+        Line2D([], [], color=OP_COLOURS[op], linewidth=2, linestyle="--" if op in dashed else "-",
+               label=OP_LABELS[op])
+        for op in ops
+    ]
+    if handles:
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=len(handles) if len(handles) <= 7 else 4,
+                  frameon=False, fontsize=_FONT - 1, handlelength=1.8)
+
+
+def _layers(n: int, preds: dict[int, list[int]], last: int | None = None) -> list[int]:
+    """Longest-path layer of each node (0 for nodes without predecessors); ``last`` goes
+    to the last layer."""
+    g = nx.DiGraph()
+    g.add_nodes_from(range(n))
+    g.add_edges_from((i, j) for j, ps in preds.items() for i in ps)
+    if not nx.is_directed_acyclic_graph(g):
+        raise ValueError(f"cannot lay out a graph with a cycle: {nx.find_cycle(g)}")
+    layer = [0] * n
+    for j in nx.topological_sort(g):
+        if preds[j]:
+            layer[j] = 1 + max(layer[i] for i in preds[j])
+    if last is not None:
+        layer[last] = max(layer)
+    return layer
+
+
+def _positions(layer: list[int], dx: float, dy: float) -> dict[int, tuple[float, float]]:
+    """Layer ``L`` at ``x = L dx``; the nodes of a layer stacked around ``y = 0`` by index."""
+    pos = {}
+    for L in sorted(set(layer)):
+        members = [j for j in range(len(layer)) if layer[j] == L]
+        for r, j in enumerate(members):
+            pos[j] = (L * dx, (len(members) - 1) / 2 * dy - r * dy)
+    return pos
+
+
+# ----- the public drawings -----------------------------------------------------------------------
+
+def draw_nb201_cell(
+    cell: nb201.Cell | str,
+    ax: Axes | None = None,
+    title: str | None = None,
+    show_none: bool = True,
+    legend: bool = True,
+) -> Axes:
+    """Draw a NAS-Bench-201 cell: nodes 0-3 left to right, each edge coloured and labelled
+    by its operation; ``none`` edges are faint and dashed (or left out with
+    ``show_none=False``), without a label but in the legend."""
+    if isinstance(cell, str):
+        cell = nb201.Cell.from_str(cell)
+    if not isinstance(cell, nb201.Cell):
+        raise TypeError(f"expected an nb201.Cell or an NB201 string, got {type(cell).__name__}")
+    names = {0: "in", 1: "1", 2: "2", 3: "out"}
+    nodes = {j: _Node(1.6 * j, 0.0, names[j], _IO) for j in range(nb201.NUM_NODES)}
+    bend = {1: 0.0, 2: 0.5, 3: 0.95}
+    edges = [
+        _Edge(s, t, OP_COLOURS[op], None if op == "none" else OP_LABELS[op], dashed=op == "none",
+              faint=op == "none", bends=(bend[t - s] * (-1 if (s, t) == (1, 3) else 1),))
+        for s, t, op in cell.edges()
+        if show_none or op != "none"
+    ]
+    ax, created = _get_ax(ax)
+    _draw_dag(ax, nodes, edges, bends=(0.0, 0.45, -0.45, 0.75, -0.75, 1.05, -1.05))
+    if legend:
+        present = [op for op in nb201.OPS if op in cell.ops and (show_none or op != "none")]
+        _legend(ax, present, dashed=("none",))
+    if title is not None:
+        ax.set_title(title, fontsize=_FONT + 1)
+    _finish(ax, created)
+    return ax
+
+
+def draw_nb101_cell(cell: nb101.Cell, ax: Axes | None = None, title: str | None = None) -> Axes:
+    """Draw a NAS-Bench-101 cell: nodes are boxes coloured by operation, laid out by
+    longest path from the input; nodes that pruning would remove are faded and dashed."""
+    if not isinstance(cell, nb101.Cell):
+        raise TypeError(f"expected an nb101.Cell, got {type(cell).__name__}")
+    g = cell.to_graph()
+    n = cell.num_nodes
+    preds = {j: list(g.predecessors(j)) for j in range(n)}
+    layer = _layers(n, preds, last=n - 1)
+    pos = _positions(layer, 1.55, 0.75)
+    alive = (nx.descendants(g, 0) | {0}) & (nx.ancestors(g, n - 1) | {n - 1})
+    nodes = {
+        j: _Node(pos[j][0], pos[j][1], OP_LABELS[cell.ops[j]], OP_COLOURS[cell.ops[j]], faded=j not in alive)
+        for j in range(n)
+    }
+    edges = [_Edge(i, j, "#555555", faint=not (i in alive and j in alive)) for i, j in g.edges]
+    ax, created = _get_ax(ax)
+    _draw_dag(ax, nodes, edges, bends=(0.0, 0.3, -0.3, 0.55, -0.55, 0.85, -0.85))
+    if title is not None:
+        ax.set_title(title, fontsize=_FONT + 1)
+    _finish(ax, created)
+    return ax
+
+
+def draw_darts_cell(
+    cell: darts.Cell, ax: Axes | None = None, title: str | None = None, legend: bool = True
+) -> Axes:
+    """Draw a DARTS cell: inputs ``c_{k-2}``, ``c_{k-1}`` on the left, intermediate nodes
+    by longest path, the concatenating output ``c_{k}`` on the right; operation edges are
+    coloured and labelled, the concatenation edges thin and grey."""
+    if isinstance(cell, darts.Genotype):
+        raise TypeError("draw_darts_cell draws one cell: pass genotype.normal or genotype.reduce")
+    if not isinstance(cell, darts.Cell):
+        raise TypeError(f"expected a darts.Cell, got {type(cell).__name__}")
+    k = darts.NUM_CELL_INPUTS
+    n = k + cell.num_nodes + 1
+    preds: dict[int, list[int]] = {j: [] for j in range(n)}
+    for node in range(cell.num_nodes):
+        preds[k + node] = [src for _, src in cell.inputs(node)]
+    preds[n - 1] = list(range(k, n - 1))
+    layer = _layers(n, preds, last=n - 1)
+    pos = _positions(layer, 2.2, 1.15)
+    names = {j: f"${darts.node_name(j)}$" if j < k else darts.node_name(j) for j in range(n - 1)}
+    names[n - 1] = f"${darts.CELL_OUTPUT}$"
+    nodes = {
+        j: _Node(pos[j][0], pos[j][1], names[j], "#cfe3f7" if k <= j < n - 1 else _IO) for j in range(n)
+    }
+    edges = [
+        _Edge(src, k + node, OP_COLOURS[op], OP_LABELS[op]) for node in range(cell.num_nodes)
+        for op, src in cell.inputs(node)
+    ]
+    edges += [_Edge(j, n - 1, OP_COLOURS["concat"], faint=True) for j in range(k, n - 1)]
+    ax, created = _get_ax(ax)
+    _draw_dag(ax, nodes, edges, bends=(0.0, 0.3, -0.3, 0.55, -0.55, 0.8, -0.8, 1.1, -1.1))
+    if legend:
+        _legend(ax, [op for op in darts.OPS if any(op == o for o, _ in cell.edges)])
+    if title is not None:
+        ax.set_title(title, fontsize=_FONT + 1)
+    _finish(ax, created)
+    return ax
+
+
+def draw_grammar_tree(tree: grammar.Tree, ax: Axes | None = None, title: str | None = None) -> Axes:
+    """Draw a derivation top-down: combinators in white boxes, operations in their colour,
+    leaves spaced by the width of their labels (unit productions are skipped)."""
+    if not isinstance(tree, grammar.Tree):
+        raise TypeError(f"expected a grammar.Tree, got {type(tree).__name__}")
+    g = grammar.to_graph(tree)
+    children = {v: list(g.successors(v)) for v in g}
+    x: dict[int, float] = {}
+    cursor = [0.0]
+
+    def place(v: int) -> None:
+        if not children[v]:
+            w, _ = _text_size(OP_LABELS.get(g.nodes[v]["label"], g.nodes[v]["label"]))
+            x[v] = cursor[0] + w / 2
+            cursor[0] += w + 0.15
+            return
+        for c in children[v]:
+            place(c)
+        x[v] = (x[children[v][0]] + x[children[v][-1]]) / 2
+
+    place(0)
+    dy = 0.75
+    nodes = {}
+    for v, data in g.nodes(data=True):
+        label = data["label"]
+        colour = OP_COLOURS[label] if label in OP_COLOURS and not children[v] else "white"
+        nodes[v] = _Node(x[v], -data["depth"] * dy, OP_LABELS.get(label, label), colour)
+    ax, created = _get_ax(ax)
+    boxes = {v: nodes[v].box() for v in nodes}
+    for u, v in g.edges:
+        ax.add_artist(Line2D([x[u], x[v]], [boxes[u][1], boxes[v][3]], color="#666666", linewidth=1.0, zorder=1,
+                           gid="edge"))
+    for v, nd in nodes.items():
+        x0, y0, x1, y1 = boxes[v]
+        ax.add_artist(FancyBboxPatch((x0, y0), x1 - x0, y1 - y0, boxstyle="round,pad=0,rounding_size=0.06",
+                                    facecolor=_tint(nd.colour, 0.45), edgecolor="#444444", linewidth=0.9, zorder=3,
+                                    gid="node"))
+        ax.text(nd.x, nd.y, nd.text, ha="center", va="center", fontsize=_FONT - 1, zorder=4, gid="node-label")
+    _frame(ax, list(boxes.values()))
+    if title is not None:
+        ax.set_title(title, fontsize=_FONT + 1)
+    _finish(ax, created)
+    return ax
+
+
+def plot_with_band(
+    x: Sequence[float],
+    mean: Sequence[float],
+    low: Sequence[float],
+    high: Sequence[float],
+    ax: Axes | None = None,
+    label: str | None = None,
+    color: str | None = None,
+    alpha: float = 0.2,
+) -> Axes:
+    """Plot ``mean`` against ``x`` with a shaded band from ``low`` to ``high`` (e.g. a
+    confidence interval over seeds); the band takes the line's colour."""
+    arrays = {}
+    for name, values in (("x", x), ("mean", mean), ("low", low), ("high", high)):
+        arr = np.asarray(values, dtype=float)
+        if arr.ndim != 1:
+            raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
+        arrays[name] = arr
+    lengths = {name: len(arr) for name, arr in arrays.items()}
+    if len(set(lengths.values())) != 1:
+        raise ValueError(f"x, mean, low and high must have the same length, got {lengths}")
+    if np.any(arrays["low"] > arrays["high"]):
+        bad = int(np.flatnonzero(arrays["low"] > arrays["high"])[0])
+        raise ValueError(f"low must not exceed high; at position {bad} low={arrays['low'][bad]} > high={arrays['high'][bad]}")
+    if not 0 <= alpha <= 1:
+        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+    ax, _ = _get_ax(ax, (5.5, 3.5))
+    (line,) = ax.plot(arrays["x"], arrays["mean"], label=label, color=color)
+    ax.fill_between(arrays["x"], arrays["low"], arrays["high"], color=line.get_color(), alpha=alpha, linewidth=0)
+    if label is not None:
+        ax.legend(frameon=False)
+    return ax
