@@ -1,0 +1,126 @@
+"""Tests of the training loop on a tiny NAS-Bench-201 network and a few hundred digits."""
+
+import pytest
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from nascourse import datasets, train
+from nascourse.nn import nb201_network
+
+CELL = "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|skip_connect~0|nor_conv_3x3~1|avg_pool_3x3~2|"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny networks run faster on one thread than on two threads that wait for each other."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def loaders():
+    """300 training and 100 validation digits at 16x16 (the network accepts any size)."""
+    x, y = datasets.load_digits("train", size=16)
+    shuffled = DataLoader(TensorDataset(x[:300], y[:300]), batch_size=20, shuffle=True,
+                          generator=torch.Generator().manual_seed(0))
+    return shuffled, DataLoader(TensorDataset(x[300:400], y[300:400]), batch_size=50)
+
+
+def _tiny_net(seed=0):
+    torch.manual_seed(seed)
+    return nb201_network(CELL, C=4, N=1)
+
+
+def _run(loader, **kwargs):
+    net = _tiny_net()
+    history = train.train(net, loader, epochs=3, lr=0.05, progress=False, **kwargs)
+    return net, history
+
+
+def _without_time(history):
+    return [{k: v for k, v in record.items() if k != "time"} for record in history]
+
+
+def test_training_learns_the_digits(loaders):
+    train_loader, valid_loader = loaders
+    net, history = _run(train_loader, valid_loader=valid_loader)
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    assert history[-1]["train_loss"] < 0.8 * history[0]["train_loss"]
+    assert set(history[0]) == {"epoch", "lr", "train_loss", "train_acc", "valid_loss", "valid_acc", "time"}
+    loss, acc = train.evaluate(net, train_loader)
+    assert acc > 0.5  # chance is 0.1
+    assert history[-1]["valid_acc"] > 0.3
+
+
+def test_same_seed_same_history(loaders):
+    train_loader, _ = loaders
+    net_a, a = _run(train_loader, seed=1)
+    net_b, b = _run(train_loader, seed=1)
+    assert _without_time(a) == _without_time(b)
+    assert all(torch.equal(p, q) for p, q in zip(net_a.parameters(), net_b.parameters()))
+    _, c = _run(train_loader, seed=2)
+    assert c[0]["train_loss"] != a[0]["train_loss"]
+
+
+def test_package_loaders_train_reproducibly():
+    def run():
+        loaders = datasets.cifar10_loaders(batch_size=20, n_train=40, n_valid=0, seed=3, augment=True)
+        return _without_time(train.train(_tiny_net(), loaders.train, 1, progress=False, seed=3))
+
+    assert run() == run()
+
+
+def test_cosine_schedule_and_adam(loaders):
+    train_loader, _ = loaders
+    _, cosine = _run(train_loader)
+    assert cosine[0]["lr"] == 0.05 and cosine[0]["lr"] > cosine[1]["lr"] > cosine[2]["lr"] > 0
+    _, flat = _run(train_loader, cosine=False)
+    assert {h["lr"] for h in flat} == {0.05}
+    net = _tiny_net()
+    history = train.train(net, train_loader, 1, lr=1e-3, optimizer="adam", progress=False)
+    assert history[0]["train_loss"] > 0
+
+
+def test_evaluate_restores_mode_and_returns_fractions(loaders):
+    _, valid_loader = loaders
+    net = _tiny_net()
+    net.train()
+    loss, acc = train.evaluate(net, valid_loader)
+    assert net.training and 0 <= acc <= 1 and loss > 0
+    net.eval()
+    train.evaluate(net, valid_loader, device="cpu")
+    assert not net.training
+
+
+def test_progress_bar_can_be_shown(loaders, capsys):
+    train.train(_tiny_net(), loaders[1], 1, progress=True)
+    assert "training" in capsys.readouterr().err
+
+
+def test_devices():
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert train.default_device().type == expected
+    assert train.try_gpu(10_000).type == "cpu"
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"epochs": 0}, ValueError, "epochs"),
+    ({"epochs": 1.5}, TypeError, "epochs"),
+    ({"lr": 0}, ValueError, "lr"),
+    ({"lr": -0.1}, ValueError, "lr"),
+    ({"lr": "fast"}, TypeError, "lr"),
+    ({"optimizer": "rmsprop"}, ValueError, r"rmsprop.*\['sgd', 'adam'\]"),
+    ({"momentum": 1.0}, ValueError, "momentum"),
+    ({"weight_decay": -1e-4}, ValueError, "weight_decay"),
+])
+def test_bad_arguments(loaders, kwargs, error, match):
+    arguments = {"epochs": 1, **kwargs}
+    with pytest.raises(error, match=match):
+        train.train(_tiny_net(), loaders[0], progress=False, **arguments)
+
+
+def test_net_must_be_a_module(loaders):
+    with pytest.raises(TypeError, match="torch.nn.Module"):
+        train.train(lambda x: x, loaders[0], 1)
