@@ -1,0 +1,246 @@
+"""The book as a reader sees it: build the website, open pages in headless Chromium.
+
+The module builds the whole book once (every notebook executed, warnings are errors), then
+loads the landing page and chapter 01 in Chromium with name resolution switched off, so
+nothing can come from the network, and checks that the pages rendered, that MathJax (the
+copy bundled in the site) typeset the maths, that the notebook page has its Binder and
+Colab launch buttons and its figures, and that no page needs a remote script or style.
+
+Needs Chromium (``apt-get install chromium``). Without it the module is skipped, unless
+``NASCOURSE_REQUIRE_BROWSER=1``, when it fails instead (CI sets this). To check an
+existing build instead of building again, set ``NASCOURSE_BOOK_HTML`` to its html folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BUILD_TIMEOUT = 3600          # seconds for the whole book
+BROWSER_TIMEOUT = 120         # seconds for one page
+PAGES = {"intro": "chapters/intro.html", "chapter01": "chapters/01_nas_intro.html"}
+NOTEBOOK = "chapters/01_nas_intro.ipynb"
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
+    "--hide-scrollbars", "--window-size=1280,1600",
+    # Every host name fails to resolve: whatever the page needs must be in the site.
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+    # Let scripts (MathJax) run to completion before the DOM is dumped or the page shot.
+    "--virtual-time-budget=5000",
+]
+REMOTE = re.compile(r"^(https?:)?//", re.IGNORECASE)
+# The only remote URL the theme writes into a page: sphinx-thebe fetches thebe from a CDN
+# when a reader presses a "live code" button, which this book does not have (thebe is off).
+ON_DEMAND_URLS = {"https://unpkg.com/thebe@0.8.2/lib/index.js"}
+
+
+# ---------------------------------------------------------------- fixtures
+
+
+def find_chromium() -> str | None:
+    for name in ("chromium", "chromium-browser"):
+        if path := shutil.which(name):
+            return path
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    path = find_chromium()
+    if path is None:
+        message = "Chromium is not installed (apt-get install chromium)"
+        if os.environ.get("NASCOURSE_REQUIRE_BROWSER") == "1":
+            pytest.fail(message + ", and NASCOURSE_REQUIRE_BROWSER=1")
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="module")
+def site(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The built website (its html folder), built once for the module."""
+    if existing := os.environ.get("NASCOURSE_BOOK_HTML"):
+        return Path(existing)
+    out = tmp_path_factory.mktemp("book")
+    bindir = Path(sys.executable).parent
+    jupyter_book = bindir / "jupyter-book"
+    command = [str(jupyter_book) if jupyter_book.exists() else "jupyter-book",
+               "build", str(REPO_ROOT), "--path-output", str(out), "-W", "-n", "--keep-going"]
+    env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    # The kernels must draw with Jupyter's inline backend, as a reader's would; a backend
+    # set for the test session (conftest.py sets Agg for nbval) would leave no figures.
+    env.pop("MPLBACKEND", None)
+    result = subprocess.run(command, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            timeout=BUILD_TIMEOUT)
+    log = out / "build.log"
+    log.write_text(result.stdout, encoding="utf-8")
+    if result.returncode != 0:
+        pytest.fail(f"the book build failed (exit {result.returncode}); full log in {log}\n"
+                    + build_log_summary(result.stdout), pytrace=False)
+    return out / "_build" / "html"
+
+
+def build_log_summary(log: str, tail: int = 60) -> str:
+    """The warnings and errors of a build log, then its last lines."""
+    lines = log.splitlines()
+    flagged = [line for line in lines if re.search(r"WARNING|ERROR|Error|Traceback", line)]
+    return "\n".join(["--- warnings and errors ---", *flagged[:200],
+                      f"--- last {tail} lines ---", *lines[-tail:]])
+
+
+@pytest.fixture(scope="module")
+def rendered(site: Path, chromium: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """For each page: its built HTML, its DOM after scripts ran, and a screenshot."""
+    shots = tmp_path_factory.mktemp("screenshots")
+    pages = {}
+    for name, relpath in PAGES.items():
+        page = site / relpath
+        assert page.is_file(), f"{relpath} was not built"
+        url = page.resolve().as_uri()
+        dom = run_chromium(chromium, ["--dump-dom", url], tmp_path_factory)
+        png = shots / f"{name}.png"
+        run_chromium(chromium, [f"--screenshot={png}", url], tmp_path_factory)
+        print(f"screenshot of {relpath}: {png}")
+        pages[name] = {"html": page.read_text(encoding="utf-8"), "dom": dom, "png": png}
+    return pages
+
+
+def run_chromium(chromium: str, args: list[str], tmp_path_factory) -> str:
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    result = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                            timeout=BROWSER_TIMEOUT)
+    assert result.returncode == 0, f"Chromium failed: {result.stderr[-3000:]}"
+    return result.stdout
+
+
+# ---------------------------------------------------------------- reading HTML
+
+
+class Elements(HTMLParser):
+    """Collects the tags of a page, with the classes of the elements around each."""
+
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+            "source", "track", "wbr"}
+
+    def __init__(self, html: str):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict, list[str]]] = []   # (tag, attrs, enclosing classes)
+        self.scripts: list[tuple[dict, str]] = []            # (attrs, inline text)
+        self._open: list[tuple[str, str]] = []
+        self._script: dict | None = None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = {key: value or "" for key, value in attrs}
+        self.tags.append((tag, attrs, [cls for _, cls in self._open]))
+        if tag == "script":
+            self._script = attrs
+            self.scripts.append((attrs, ""))
+        if tag not in self.VOID:
+            self._open.append((tag, attrs.get("class", "")))
+
+    def handle_endtag(self, tag):
+        for i in range(len(self._open) - 1, -1, -1):
+            if self._open[i][0] == tag:
+                del self._open[i:]
+                break
+        if tag == "script":
+            self._script = None
+
+    def handle_data(self, data):
+        if self._script is not None:
+            attrs, text = self.scripts[-1]
+            self.scripts[-1] = (attrs, text + data)
+
+    def find(self, tag: str) -> list[dict]:
+        return [attrs for name, attrs, _ in self.tags if name == tag]
+
+
+def title_of(html: str) -> str:
+    match = re.search(r"<title>(.*?)</title>", html, re.DOTALL)
+    return match.group(1).strip() if match else ""
+
+
+def book_config() -> dict:
+    return yaml.safe_load((REPO_ROOT / "_config.yml").read_text(encoding="utf-8"))
+
+
+# ---------------------------------------------------------------- tests
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_renders(rendered, name):
+    dom = rendered[name]["dom"]
+    assert book_config()["title"] in title_of(dom)
+    assert Elements(dom).find("h1"), "the page has no heading"
+    png = rendered[name]["png"]
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", "no screenshot was taken"
+    import matplotlib.image
+    pixels = matplotlib.image.imread(png)
+    assert pixels.std() > 0.05, "the screenshot is (nearly) blank"
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_maths_typeset_by_bundled_mathjax(site, rendered, name):
+    scripts = [attrs["src"] for attrs in Elements(rendered[name]["html"]).find("script")
+               if "mathjax" in attrs.get("src", "").lower()]
+    assert scripts, "the page does not load MathJax"
+    for src in scripts:
+        assert not REMOTE.match(src), f"MathJax is loaded from the web: {src}"
+        assert "_static/mathjax/" in src
+    assert (site / "_static/mathjax/tex-chtml-full.js").is_file()
+    assert any((site / "_static/mathjax/output/chtml/fonts/woff-v2").glob("*.woff"))
+    dom = rendered[name]["dom"]
+    assert "<mjx-container" in dom, "MathJax did not typeset the maths"
+    assert "<mjx-merror" not in dom, "MathJax reported a TeX error"
+
+
+def test_notebook_page_has_launch_buttons(rendered):
+    config = book_config()
+    repo = config["repository"]["url"].removeprefix("https://github.com/").strip("/")
+    branch = config["repository"].get("branch", "main")
+    links = {attrs.get("href", "") for attrs in Elements(rendered["chapter01"]["dom"]).find("a")}
+    binder = f"https://mybinder.org/v2/gh/{repo}/{branch}?urlpath=lab/tree/{NOTEBOOK}"
+    colab = f"https://colab.research.google.com/github/{repo}/blob/{branch}/{NOTEBOOK}"
+    assert binder in links, f"no Binder button linking to {binder}"
+    assert colab in links, f"no Colab button linking to {colab}"
+
+
+def test_notebook_page_shows_figures(rendered):
+    images = [attrs.get("src", "") for tag, attrs, around in Elements(rendered["chapter01"]["dom"]).tags
+              if tag == "img" and any("cell_output" in cls.split() for cls in around)]
+    assert any(src.startswith("data:image/png") or "_images/" in src for src in images), (
+        "chapter 01 shows no figure from a cell output")
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_needs_no_network(site, rendered, name):
+    page = Elements(rendered[name]["html"])
+    for attrs in page.find("script"):
+        assert not REMOTE.match(attrs.get("src", "")), f"remote script: {attrs['src']}"
+    for attrs in page.find("link"):
+        rel = attrs.get("rel", "").split()
+        if {"stylesheet", "preload", "modulepreload", "icon"} & set(rel):
+            assert not REMOTE.match(attrs.get("href", "")), f"remote {rel}: {attrs['href']}"
+    for attrs, text in page.scripts:
+        for url in re.findall(r"""https?://[^\s"'`)]+""", text):
+            if attrs.get("type") == "text/x-thebe-config":
+                continue   # settings read only by thebe, which is never loaded (below)
+            assert url in ON_DEMAND_URLS, f"inline script refers to {url}"
+            assert "thebe-launch-button" not in rendered[name]["html"], (
+                "a thebe button would fetch thebe from a CDN")
+    for css in (site / "_static").rglob("*.css"):
+        text = css.read_text(encoding="utf-8", errors="replace")
+        assert not re.search(r"""(url\(\s*['"]?|@import\s+['"])(https?:)?//""", text), (
+            f"{css.relative_to(site)} loads something from the web")
