@@ -42,13 +42,7 @@ CONTRADICTORY = (737, 5065, 6545, 11964, 15372)
 EXCEPTIONS = frozenset(NON_INTEGER_MEANS + CONTRADICTORY)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny networks run faster on one thread than on two threads that wait for each other."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
