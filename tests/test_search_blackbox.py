@@ -160,3 +160,98 @@ def test_bad_strategy_and_options():
         search.hyperband(lambda c, e: 0.0, 5, 1)
     with pytest.raises(ValueError, match="non-finite"):
         search.base._unpack(float("nan"))
+
+
+@pytest.mark.parametrize("surrogate", search.SURROGATES)
+@pytest.mark.parametrize("acq", search.ACQUISITIONS)
+def test_bo_with_every_surrogate_and_acquisition(surrogate, acq):
+    h = search.bayesian_optimisation(conv_count, 30, seed=0, surrogate=surrogate, acquisition_function=acq,
+                                     n_init=8, refit_every=4, n_candidates=40)
+    archs = [e.arch for e in h]
+    assert len(set(archs)) == len(archs) == 30  # BO never proposes an architecture twice
+    assert h.best().score >= 4
+
+
+def test_bo_refit_schedule_and_sequential_mode():
+    proposer = search.blackbox._BayesOpt(search.NB201Space(), np.random.default_rng(0), 5, "gp", "ei", 30, 3)
+    search.run(proposer, conv_count, 26)
+    assert proposer.fitted_at == 23  # fits after 5, 8, 11, ..., 23 results
+    gp = proposer.model
+    assert gp.tuned_at_ == 20  # hyperparameters tuned at 5, then at 20 >= 4 * 5 results; fixed in between
+    h1 = search.bayesian_optimisation(conv_count, 15, seed=2, refit_every=1, n_init=5)
+    assert len(h1) == 15 and h1.best().score >= 3
+
+
+def test_surrogates_predict_with_uncertainty():
+    rng = np.random.default_rng(0)
+    space = search.NB201Space()
+    cells = [space.sample(rng) for _ in range(120)]
+    X, y = space.encode(cells), np.array([conv_count(c) for c in cells])
+    for model in (search.GPSurrogate(), search.ForestSurrogate(random_state=0)):
+        mean, std = model.fit(X[:100], y[:100]).predict(X[100:])
+        assert mean.shape == std.shape == (20,) and (std >= 0).all()
+        assert np.corrcoef(mean, y[100:])[0, 1] > 0.8  # the count of 3x3 convolutions is easy to learn
+
+
+def test_hyperband_brackets():
+    assert search.hyperband_brackets(1, 27, 3) == [(27, 1), (12, 3), (6, 9), (4, 27)]
+    assert search.hyperband_brackets(1, 9, 3) == [(9, 1), (5, 3), (3, 9)]
+    assert all(isinstance(f, int) for _, f in search.hyperband_brackets(1, 9, 3))
+    hb = search.hyperband(lambda c, e: conv_count(c) + e / 100, 1, 9, eta=3, seed=0)
+    assert {e.info["bracket"] for e in hb} == {0, 1, 2}
+    assert sum(e.info["fidelity"] for e in hb) == 9 * 1 + 3 * 3 + 1 * 9 + 5 * 3 + 1 * 9 + 3 * 9
+
+
+def test_evaluations_say_where_and_when_they_ran():
+    h = search.random_search(conv_count, 3, seed=0)
+    frame = h.to_frame()
+    assert {"worker", "started", "finished", "seconds"} <= set(frame.columns)
+    assert (frame["finished"] >= frame["started"]).all() and frame["worker"].str.contains(":").all()
+    with cf.ThreadPoolExecutor(3) as pool:
+        assert search.executor_slots(pool) == 3
+
+
+def test_compare_is_independent_of_the_number_of_processes():
+    from nascourse.search import experiments
+
+    kwargs = dict(datasets=["cifar10", "cifar100"], seeds=range(3), budget=15,
+                  options={"bo": dict(n_init=5, refit_every=5)})
+    serial = experiments.compare(["random", "bo"], n_jobs=1, **kwargs)
+    parallel = experiments.compare(["random", "bo"], n_jobs=2, **kwargs)
+    pd_testing = pytest.importorskip("pandas.testing")
+    pd_testing.assert_frame_equal(serial, parallel)
+    assert serial.shape == (2 * 2 * 3, 15) and list(serial.index.names) == ["dataset", "strategy", "seed"]
+    regret = experiments.test_regret(serial)
+    assert (regret >= 0).all().all()  # (not monotone: a better validation score can mean a worse test one)
+    summary = experiments.final_summary(serial)
+    assert summary.loc[("cifar10", "random"), "runs"] == 3
+    assert summary.loc[("cifar10", "random"), "test acc mean"] == pytest.approx(serial.loc[("cifar10", "random"), 15].mean())
+    with pytest.raises(ValueError, match="unknown dataset 'svhn'"):
+        experiments.compare(["random"], ["svhn"], budget=5)
+    with pytest.raises(ValueError, match="unknown strategy 'reinforce'"):
+        experiments.compare(["reinforce"], budget=5)
+    with pytest.raises(ValueError, match="budget must be at least 1"):
+        experiments.compare(["random"], budget=0, seeds=[0])
+    with pytest.raises(ValueError, match=r"options given for strategies that are not compared: \['bo'\]"):
+        experiments.compare(["random"], budget=5, options={"bo": {}})
+
+
+def test_mean_band_is_a_t_interval():
+    from scipy import stats
+
+    from nascourse.search import experiments
+
+    values = np.array([[1.0, 2.0], [2.0, 4.0], [3.0, 9.0]])
+    mean, low, high = experiments.mean_band(values, level=0.9)
+    assert mean.tolist() == [2.0, 5.0]
+    expected = stats.t.interval(0.9, 2, loc=2.0, scale=stats.sem(values[:, 0]))
+    assert (low[0], high[0]) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="at least two rows"):
+        experiments.mean_band(values[:1])
+
+
+@pytest.mark.parametrize("name", QUERY_STRATEGIES)
+def test_callback_sees_every_evaluation(name):
+    seen = []
+    h = search.get_strategy(name)(conv_count, 12, seed=0, callback=seen.append)
+    assert seen == h.evaluations

@@ -2,16 +2,33 @@
 
 Black-box strategies share one shape: ``strategy(objective, budget, seed, ...,
 executor=None) -> History``. See :mod:`nascourse.search.base` for the loop and the
-history, :mod:`nascourse.search.blackbox` for the strategies and
-:mod:`nascourse.search.objectives` for benchmark look-ups.
+history, :mod:`nascourse.search.blackbox` for the strategies,
+:mod:`nascourse.search.objectives` and :mod:`nascourse.search.training` for benchmark
+look-ups and real training runs, :mod:`nascourse.search.parallel` for running the
+evaluations on a process pool or a Dask cluster, and :mod:`nascourse.search.experiments`
+for comparing strategies over many seeds.
 """
 
-from nascourse.search.base import Evaluation, History, NB201Space, run
-from nascourse.search.blackbox import (ACQUISITIONS, STRATEGIES, acquisition, bayesian_optimisation,
-                                       get_strategy, hyperband, local_search, random_search,
+from nascourse.search.base import Evaluation, History, NB201Space, executor_slots, run
+from nascourse.search.blackbox import (ACQUISITIONS, STRATEGIES, SURROGATES, ForestSurrogate, GPSurrogate,
+                                       acquisition, bayesian_optimisation, get_strategy, hyperband,
+                                       hyperband_brackets, local_search, random_search,
                                        regularized_evolution, successive_halving)
 from nascourse.search.objectives import BenchmarkObjective
+from nascourse.search.parallel import DaskExecutor, RestartingProcessPool, SimulatedFailures, dask_executor
 
-__all__ = ["ACQUISITIONS", "STRATEGIES", "BenchmarkObjective", "Evaluation", "History", "NB201Space",
-           "acquisition", "bayesian_optimisation", "get_strategy", "hyperband", "local_search",
-           "random_search", "regularized_evolution", "run", "successive_halving"]
+
+def __getattr__(name: str):
+    # The training objective needs torch; importing it only when asked keeps the
+    # benchmark-only strategies (and their worker processes) light.
+    if name == "TrainingObjective":
+        from nascourse.search.training import TrainingObjective
+        return TrainingObjective
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["ACQUISITIONS", "STRATEGIES", "SURROGATES", "BenchmarkObjective", "DaskExecutor", "Evaluation", "ForestSurrogate",
+           "GPSurrogate", "History", "NB201Space", "RestartingProcessPool", "SimulatedFailures",
+           "TrainingObjective", "acquisition", "bayesian_optimisation", "dask_executor", "executor_slots",
+           "get_strategy", "hyperband", "hyperband_brackets", "local_search", "random_search",
+           "regularized_evolution", "run", "successive_halving"]

@@ -11,6 +11,9 @@ and the search goes on.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import functools
+import os
+import socket
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -37,7 +40,8 @@ class Evaluation:
 
     ``score`` is what the strategy maximises (``None`` when the evaluation failed, with the
     reason in ``error``); ``info`` holds whatever else the objective reported (for a
-    benchmark objective, the test accuracy used for reporting).
+    benchmark objective, the test accuracy used for reporting); ``seconds`` is the time the
+    objective took where it ran.
     """
 
     step: int
@@ -46,6 +50,10 @@ class Evaluation:
     info: dict = field(default_factory=dict)
     error: str | None = None
     seconds: float = 0.0
+    #: Where and when it ran (wall-clock ``time.time()`` stamps): for timelines of parallel runs.
+    worker: str = ""
+    started: float = float("nan")
+    finished: float = float("nan")
 
     @property
     def ok(self) -> bool:
@@ -94,7 +102,8 @@ class History:
         rows = []
         for e in self.evaluations:
             rows.append({"step": e.step, "arch": str(e.arch), "score": e.score, "error": e.error,
-                         "seconds": e.seconds, **e.info})
+                         "seconds": e.seconds, "worker": e.worker, "started": e.started,
+                         "finished": e.finished, **e.info})
         return pd.DataFrame(rows)
 
 
@@ -149,22 +158,49 @@ def _unpack(result: Any) -> tuple[float, dict]:
     return score, info
 
 
-def _timed_call(objective: Callable, arch: Any) -> tuple[Any, float]:
-    start = time.perf_counter()
+def _timed_call(objective: Callable, arch: Any) -> tuple[Any, dict]:
+    """Call ``objective(arch)`` and say where and when it ran (this runs on the worker)."""
+    started, start = time.time(), time.perf_counter()
     result = objective(arch)
-    return result, time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    where = {"seconds": seconds, "worker": f"{socket.gethostname()}:{os.getpid()}",
+             "started": started, "finished": started + seconds}
+    return result, where
 
 
-def _record(history: History, arch: Any, call: Callable[[], tuple[Any, float]]) -> Evaluation:
+def _describe(exc: BaseException) -> str:
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()
+
+
+def _record(history: History, arch: Any, call: Callable[[], tuple[Any, dict]]) -> Evaluation:
+    """Append the outcome of ``call`` to ``history``; an exception becomes a failed evaluation."""
     try:
-        result, seconds = call()
+        result, where = call()
         score, info = _unpack(result)
-        ev = Evaluation(len(history), arch, score, info, None, seconds)
+        ev = Evaluation(len(history), arch, score, info, None, **where)
     except Exception as exc:  # a failed evaluation must not end the search
-        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        ev = Evaluation(len(history), arch, None, {}, detail, 0.0)
+        ev = Evaluation(len(history), arch, None, {}, _describe(exc))
     history.evaluations.append(ev)
     return ev
+
+
+def _reraise(exc: BaseException):
+    raise exc
+
+
+def executor_slots(executor: cf.Executor) -> int:
+    """How many evaluations ``executor`` runs at once: a pool's worker count, or the
+    total threads of the workers of a Dask executor; 2 when it cannot tell."""
+    workers = getattr(executor, "_max_workers", None)
+    if workers:
+        return int(workers)
+    client = getattr(executor, "_client", None)  # distributed.cfexecutor.ClientExecutor
+    if client is not None:
+        try:
+            return max(1, sum(client.nthreads().values()))
+        except Exception:  # a client that cannot answer: fall back to the default
+            pass
+    return 2
 
 
 def run(propose: Proposer, objective: Callable, budget: int, executor: cf.Executor | None = None,
@@ -172,10 +208,10 @@ def run(propose: Proposer, objective: Callable, budget: int, executor: cf.Execut
     """Evaluate ``budget`` architectures proposed one at a time by ``propose``.
 
     Serial when ``executor`` is None. With an executor, up to ``max_in_flight`` evaluations
-    run at once (default: the executor's worker count where it has one, else 2); each time
-    one finishes it is recorded and a new proposal is made from the updated history, so the
-    search is asynchronous. Failed evaluations (an exception in the objective, a lost
-    worker) are recorded with ``score=None`` and count towards the budget.
+    run at once (default: :func:`executor_slots`); each time one finishes it is recorded
+    and a new proposal is made from the updated history, so the search is asynchronous.
+    Failed evaluations (an exception in the objective, a lost worker, an executor that
+    refuses the task) are recorded with ``score=None`` and count towards the budget.
     """
     budget = check_budget(budget)
     history = History()
@@ -186,19 +222,26 @@ def run(propose: Proposer, objective: Callable, budget: int, executor: cf.Execut
             if callback:
                 callback(ev)
         return history
-    slots = max_in_flight or getattr(executor, "_max_workers", None) or 2
-    if slots < 1:
-        raise ValueError(f"max_in_flight must be at least 1, got {slots}")
-    pending: dict[cf.Future, Any] = {}
+    slots = executor_slots(executor) if max_in_flight is None else max_in_flight
+    if isinstance(slots, bool) or not isinstance(slots, (int, np.integer)) or slots < 1:
+        raise ValueError(f"max_in_flight must be a positive int, got {slots!r}")
+    pending: dict[cf.Future, tuple[int, Any]] = {}
     submitted = 0
     while len(history) < budget:
         while len(pending) < slots and submitted < budget:
             arch = propose(history)
-            pending[executor.submit(_timed_call, objective, arch)] = arch
             submitted += 1
+            try:
+                pending[executor.submit(_timed_call, objective, arch)] = (submitted, arch)
+            except Exception as exc:  # e.g. a broken process pool: record the failure, go on
+                ev = _record(history, arch, functools.partial(_reraise, exc))
+                if callback:
+                    callback(ev)
+        if not pending:
+            continue
         done, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED)
-        for future in done:
-            arch = pending.pop(future)
+        for future in sorted(done, key=lambda f: pending[f][0]):  # ties: in submission order
+            _, arch = pending.pop(future)
             ev = _record(history, arch, future.result)
             if callback:
                 callback(ev)

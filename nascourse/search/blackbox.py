@@ -12,20 +12,34 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures as cf
+import functools
 import math
+import warnings
 from typing import Any, Callable
 
 import numpy as np
 from scipy import stats
 from sklearn.ensemble import RandomForestRegressor
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
 
-from nascourse.search.base import (Evaluation, History, NB201Space, SearchSpace, _record,
+from nascourse.search.base import (Evaluation, History, NB201Space, SearchSpace, _record, _reraise,
                                    _timed_call, as_rng, check_budget, run)
 
 ACQUISITIONS = ("ei", "pi", "ucb", "ts")
-SURROGATES = ("forest", "gp")
+SURROGATES = ("gp", "forest")
+
+
+@functools.cache
+def _blas_controller():
+    from threadpoolctl import ThreadpoolController
+    return ThreadpoolController()
+
+
+def _one_blas_thread():
+    """A context in which BLAS uses one thread (the surrogates' matrices are tiny)."""
+    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 def _space(space: SearchSpace | None) -> SearchSpace:
@@ -33,10 +47,12 @@ def _space(space: SearchSpace | None) -> SearchSpace:
 
 
 def random_search(objective: Callable, budget: int, seed: int = 0, space: SearchSpace | None = None,
-                  executor: cf.Executor | None = None, max_in_flight: int | None = None) -> History:
-    """Evaluate ``budget`` architectures drawn uniformly at random."""
+                  executor: cf.Executor | None = None, max_in_flight: int | None = None,
+                  callback: Callable[[Evaluation], None] | None = None) -> History:
+    """Evaluate ``budget`` architectures drawn uniformly at random. (``callback``, as for
+    every strategy, is called with each evaluation as it is recorded: e.g. to save it.)"""
     rng, space = as_rng(seed), _space(space)
-    return run(lambda history: space.sample(rng), objective, budget, executor, max_in_flight)
+    return run(lambda history: space.sample(rng), objective, budget, executor, max_in_flight, callback)
 
 
 class _Evolution:
@@ -67,7 +83,8 @@ class _Evolution:
 
 def regularized_evolution(objective: Callable, budget: int, seed: int = 0, population_size: int = 10,
                           sample_size: int = 3, space: SearchSpace | None = None,
-                          executor: cf.Executor | None = None, max_in_flight: int | None = None) -> History:
+                          executor: cf.Executor | None = None, max_in_flight: int | None = None,
+                          callback: Callable[[Evaluation], None] | None = None) -> History:
     """Regularised evolution: tournament selection of a parent among ``sample_size``
     random members of the population, one mutation, and ageing (the oldest member is
     removed). The defaults are those used for NAS-Bench-201's baseline."""
@@ -75,7 +92,7 @@ def regularized_evolution(objective: Callable, budget: int, seed: int = 0, popul
         if not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
     proposer = _Evolution(_space(space), as_rng(seed), population_size, sample_size)
-    return run(proposer, objective, budget, executor, max_in_flight)
+    return run(proposer, objective, budget, executor, max_in_flight, callback)
 
 
 class _LocalSearch:
@@ -104,10 +121,11 @@ class _LocalSearch:
 
 
 def local_search(objective: Callable, budget: int, seed: int = 0, space: SearchSpace | None = None,
-                 executor: cf.Executor | None = None, max_in_flight: int | None = None) -> History:
+                 executor: cf.Executor | None = None, max_in_flight: int | None = None,
+                 callback: Callable[[Evaluation], None] | None = None) -> History:
     """Local search: from a random start, evaluate neighbours in random order and move to
     the first better one; restart at random from a local optimum."""
-    return run(_LocalSearch(_space(space), as_rng(seed)), objective, budget, executor, max_in_flight)
+    return run(_LocalSearch(_space(space), as_rng(seed)), objective, budget, executor, max_in_flight, callback)
 
 
 def acquisition(name: str, mean: np.ndarray, std: np.ndarray, best: float, rng: np.random.Generator,
@@ -131,32 +149,73 @@ def acquisition(name: str, mean: np.ndarray, std: np.ndarray, best: float, rng: 
     return rng.normal(mean, std)
 
 
-def _surrogate(name: str, seed: int):
-    if name == "forest":
-        return RandomForestRegressor(n_estimators=30, min_samples_leaf=1, max_features=0.5, random_state=seed)
-    kernel = ConstantKernel(1.0, (1e-2, 1e2)) * RBF(2.0, (0.3, 30.0)) + WhiteKernel(0.1, (1e-4, 1.0))
-    return GaussianProcessRegressor(kernel, normalize_y=True, random_state=seed)
+class ForestSurrogate:
+    """A random forest (Breiman 2001) as a surrogate, as in SMAC: the mean over the trees
+    is the prediction and their spread the uncertainty."""
 
+    def __init__(self, n_estimators: int = 20, random_state: int = 0):
+        self.n_estimators, self.random_state = n_estimators, random_state
 
-def _predict(model, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    if isinstance(model, RandomForestRegressor):
+    def fit(self, X: np.ndarray, y: np.ndarray) -> "ForestSurrogate":
+        self.model_ = RandomForestRegressor(self.n_estimators, max_features=0.5,
+                                            random_state=self.random_state).fit(X, y)
+        return self
+
+    def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         X32 = np.ascontiguousarray(X, dtype=np.float32)  # the trees' own input type: skips re-validation
-        per_tree = np.stack([tree.tree_.predict(X32).reshape(len(X32), -1)[:, 0] for tree in model.estimators_])
+        per_tree = np.stack([t.tree_.predict(X32).reshape(len(X32), -1)[:, 0] for t in self.model_.estimators_])
         return per_tree.mean(axis=0), per_tree.std(axis=0)
-    return model.predict(X, return_std=True)
+
+
+class GPSurrogate:
+    """A Gaussian process on one-hot encodings with the kernel
+    ``k(a, b) = s^2 exp(-||x_a - x_b||^2 / (2 l^2)) = s^2 exp(-hamming(a, b) / l^2)`` plus
+    white noise: architectures that differ on fewer edges are more alike.
+
+    The hyperparameters ``s``, ``l`` and the noise level maximise the marginal likelihood
+    (scikit-learn's optimiser); as that is the expensive part, they are re-tuned only when
+    the data has grown by ``retune_growth`` since the last tuning, and kept fixed in the
+    refits in between (cheap: one Cholesky factorisation).
+    """
+
+    def __init__(self, retune_growth: float = 4.0, random_state: int = 0):
+        self.retune_growth, self.random_state = retune_growth, random_state
+        self.kernel_, self.tuned_at_ = None, 0
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> "GPSurrogate":
+        tune = self.kernel_ is None or len(y) >= self.retune_growth * self.tuned_at_
+        kernel = self.kernel_ if self.kernel_ is not None else (
+            ConstantKernel(1.0, (1e-3, 1e3)) * RBF(2.0, (0.1, 100.0)) + WhiteKernel(0.1, (1e-6, 1.0)))
+        with warnings.catch_warnings():  # hyperparameters at a bound are fine here
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            self.model_ = GaussianProcessRegressor(kernel, normalize_y=True, random_state=self.random_state,
+                                                   optimizer="fmin_l_bfgs_b" if tune else None).fit(X, y)
+        if tune:
+            self.kernel_, self.tuned_at_ = self.model_.kernel_, len(y)
+        return self
+
+    def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.model_.predict(X, return_std=True)
+
+
+def _surrogate(name: str, seed: int):
+    return ForestSurrogate(random_state=seed) if name == "forest" else GPSurrogate(random_state=seed)
 
 
 class _BayesOpt:
     """Model-based proposals: fit a surrogate on the evaluated encodings, score candidate
     architectures made by mutating the best ones (as BANANAS does) and by random sampling,
-    and propose the candidate that maximises the acquisition function."""
+    and propose the candidates that maximise the acquisition function, best first, until
+    the next refit."""
 
     def __init__(self, space, rng, n_init, surrogate, acq, n_candidates, refit_every):
         self.space, self.rng = space, rng
-        self.n_init, self.surrogate, self.acq = n_init, surrogate, acq
+        self.n_init, self.acq = n_init, acq
         self.n_candidates, self.refit_every = n_candidates, refit_every
+        self.model = _surrogate(surrogate, int(rng.integers(2**31)))
         self.proposed: set = set()
-        self.model, self.fitted_at = None, -1
+        self.queue: list = []
+        self.fitted_at = -1
 
     def _fresh(self, make: Callable[[], Any], tries: int = 50) -> Any:
         arch = make()
@@ -166,71 +225,83 @@ class _BayesOpt:
             arch = make()
         return arch
 
-    def __call__(self, history: History) -> Any:
-        ok = history.successful()
-        if len(self.proposed) < self.n_init or len(ok) < 2:
-            arch = self._fresh(lambda: self.space.sample(self.rng))
-        else:
-            if self.model is None or len(ok) - self.fitted_at >= self.refit_every:
-                X = self.space.encode([e.arch for e in ok])
-                y = np.array([e.score for e in ok])
-                self.model = _surrogate(self.surrogate, int(self.rng.integers(2**31))).fit(X, y)
-                self.fitted_at = len(ok)
+    def _next_batch(self, ok: list[Evaluation]) -> list:
+        with _one_blas_thread():  # small matrices: threads only add overhead
+            self.model.fit(self.space.encode([e.arch for e in ok]), np.array([e.score for e in ok]))
+            self.fitted_at = len(ok)
             best = max(e.score for e in ok)
             parents = sorted(ok, key=lambda e: e.score, reverse=True)[:10]
             candidates = {self.space.mutate(parents[int(self.rng.integers(len(parents)))].arch, self.rng)
                           for _ in range(self.n_candidates)}
             candidates |= {self.space.sample(self.rng) for _ in range(self.n_candidates // 4)}
-            candidates = [c for c in candidates if c not in self.proposed] or [self.space.sample(self.rng)]
-            candidates.sort(key=str)  # set order must not leak into the result
-            mean, std = _predict(self.model, self.space.encode(candidates))
-            arch = candidates[int(np.argmax(acquisition(self.acq, mean, std, best, self.rng)))]
+            candidates = sorted(c for c in candidates if c not in self.proposed)  # no set order
+            if not candidates:
+                return []
+            mean, std = self.model.predict(self.space.encode(candidates))
+            values = acquisition(self.acq, mean, std, best, self.rng)
+        order = np.argsort(-values, kind="stable")[:self.refit_every]
+        return [candidates[i] for i in order]
+
+    def __call__(self, history: History) -> Any:
+        ok = history.successful()
+        if len(self.proposed) < self.n_init or len(ok) < 2:
+            arch = self._fresh(lambda: self.space.sample(self.rng))
+        else:
+            if not self.queue or len(ok) - self.fitted_at >= self.refit_every:
+                self.queue = self._next_batch(ok)
+            self.queue = [a for a in self.queue if a not in self.proposed]
+            arch = self.queue.pop(0) if self.queue else self._fresh(lambda: self.space.sample(self.rng))
         self.proposed.add(arch)
         return arch
 
 
 def bayesian_optimisation(objective: Callable, budget: int, seed: int = 0, n_init: int = 10,
-                          surrogate: str = "forest", acquisition_function: str = "ei",
-                          n_candidates: int = 100, refit_every: int = 1, space: SearchSpace | None = None,
-                          executor: cf.Executor | None = None, max_in_flight: int | None = None) -> History:
+                          surrogate: str = "gp", acquisition_function: str = "ei",
+                          n_candidates: int = 100, refit_every: int = 10, space: SearchSpace | None = None,
+                          executor: cf.Executor | None = None, max_in_flight: int | None = None,
+                          callback: Callable[[Evaluation], None] | None = None) -> History:
     """Bayesian optimisation over architectures.
 
-    ``surrogate`` is ``'forest'`` (a random forest; its trees' spread is the uncertainty)
-    or ``'gp'`` (a Gaussian process with an RBF kernel on the one-hot encoding, i.e. a
-    kernel of the Hamming distance between cells). The acquisition function (``'ei'``,
-    ``'pi'``, ``'ucb'``, ``'ts'``) is maximised over mutations of the ten best cells plus
-    random cells; ``refit_every`` refits the surrogate only after that many new results.
+    After ``n_init`` random architectures, a surrogate is fitted to the results:
+    ``'gp'`` (a Gaussian process with a kernel of the Hamming distance between cells, see
+    :class:`GPSurrogate`) or ``'forest'`` (a random forest whose trees' spread is the
+    uncertainty, see :class:`ForestSurrogate`). The acquisition function (``'ei'``,
+    ``'pi'``, ``'ucb'``, ``'ts'``) is maximised over ``n_candidates`` single-edge mutations
+    of the ten best cells plus ``n_candidates // 4`` random cells. The surrogate is refitted
+    after every ``refit_every`` new results; in between, the next-best candidates of the
+    last round are proposed, so each round proposes a batch of ``refit_every`` (BANANAS
+    proposes ten per round). ``refit_every=1`` is classic sequential BO.
     """
     if surrogate not in SURROGATES:
         raise ValueError(f"unknown surrogate {surrogate!r}; valid choices are {list(SURROGATES)}")
     if acquisition_function not in ACQUISITIONS:
         raise ValueError(f"unknown acquisition {acquisition_function!r}; valid choices are {list(ACQUISITIONS)}")
     for name, value in (("n_init", n_init), ("n_candidates", n_candidates), ("refit_every", refit_every)):
-        if not isinstance(value, int) or value < 1:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
     proposer = _BayesOpt(_space(space), as_rng(seed), n_init, surrogate, acquisition_function,
                          n_candidates, refit_every)
-    return run(proposer, objective, budget, executor, max_in_flight)
+    return run(proposer, objective, budget, executor, max_in_flight, callback)
 
 
 def _evaluate_all(objective: Callable, jobs: list[tuple[Any, float]], history: History,
-                  executor: cf.Executor | None) -> list[Evaluation]:
-    """Evaluate (arch, fidelity) pairs, in parallel when an executor is given."""
-    def call(arch, fidelity):
-        return _timed_call(lambda a: objective(a, fidelity), arch)
-
+                  executor: cf.Executor | None, extra: dict | None = None) -> list[Evaluation]:
+    """Evaluate (arch, fidelity) pairs, all at once when an executor is given, and record
+    them in job order with ``info['fidelity']`` (and ``extra``)."""
+    calls = []
+    for arch, fidelity in jobs:
+        task = functools.partial(_timed_call, _AtFidelity(objective, fidelity), arch)
+        if executor is None:
+            calls.append(task)
+            continue
+        try:
+            calls.append(executor.submit(task).result)
+        except Exception as exc:  # an executor that refuses work: a failed evaluation
+            calls.append(functools.partial(_reraise, exc))
     out = []
-    if executor is None:
-        for arch, fidelity in jobs:
-            ev = _record(history, arch, lambda: call(arch, fidelity))
-            ev.info["fidelity"] = fidelity
-            out.append(ev)
-        return out
-    futures = [executor.submit(_timed_call, _AtFidelity(objective, fidelity), arch) for arch, fidelity in jobs]
-    for (arch, fidelity), future in zip(jobs, futures):
-        cf.wait([future])
-        ev = _record(history, arch, future.result)
-        ev.info["fidelity"] = fidelity
+    for (arch, fidelity), call in zip(jobs, calls):
+        ev = _record(history, arch, call)
+        ev.info.update(fidelity=fidelity, **(extra or {}))
         out.append(ev)
     return out
 
@@ -245,28 +316,33 @@ class _AtFidelity:
         return self.objective(arch, self.fidelity)
 
 
-def successive_halving(objective: Callable, n_archs: int, min_fidelity: float, max_fidelity: float,
-                       eta: int = 3, seed: int = 0, space: SearchSpace | None = None,
-                       executor: cf.Executor | None = None, archs: list | None = None,
-                       history: History | None = None) -> History:
-    """Successive halving (Jamieson & Talwalkar 2016): evaluate ``n_archs`` random
-    architectures at ``min_fidelity`` (e.g. epochs), keep the best ``1/eta``, multiply the
-    fidelity by ``eta``, and repeat until ``max_fidelity``.
-
-    ``objective(arch, fidelity)`` returns the score at that fidelity. Every evaluation is
-    recorded with ``info['fidelity']``; failures are dropped from the next rung.
-    """
-    check_budget(n_archs)
-    if not (isinstance(eta, int) and eta >= 2):
+def _check_fidelities(min_fidelity: float, max_fidelity: float, eta: int) -> None:
+    if isinstance(eta, bool) or not isinstance(eta, int) or eta < 2:
         raise ValueError(f"eta must be an int of at least 2, got {eta!r}")
     if not 0 < min_fidelity <= max_fidelity:
         raise ValueError(f"need 0 < min_fidelity <= max_fidelity, got {min_fidelity} and {max_fidelity}")
+
+
+def successive_halving(objective: Callable, n_archs: int, min_fidelity: float, max_fidelity: float,
+                       eta: int = 3, seed: int = 0, space: SearchSpace | None = None,
+                       executor: cf.Executor | None = None, archs: list | None = None,
+                       history: History | None = None, extra: dict | None = None) -> History:
+    """Successive halving (Jamieson & Talwalkar 2016): evaluate ``n_archs`` random
+    architectures (or the given ``archs``) at ``min_fidelity`` (e.g. epochs), keep the best
+    ``1/eta`` of them, multiply the fidelity by ``eta``, and repeat until ``max_fidelity``.
+
+    ``objective(arch, fidelity)`` returns the score at that fidelity. Every evaluation is
+    recorded with ``info['fidelity']`` (and ``extra``); failures are dropped from the next
+    rung. With an executor, the evaluations of a rung run in parallel.
+    """
+    check_budget(n_archs)
+    _check_fidelities(min_fidelity, max_fidelity, eta)
     rng, space = as_rng(seed), _space(space)
     history = History() if history is None else history
     current = list(archs) if archs is not None else [space.sample(rng) for _ in range(n_archs)]
     fidelity = min_fidelity
     while current:
-        results = _evaluate_all(objective, [(a, fidelity) for a in current], history, executor)
+        results = _evaluate_all(objective, [(a, fidelity) for a in current], history, executor, extra)
         ok = sorted((e for e in results if e.ok), key=lambda e: e.score, reverse=True)
         if fidelity >= max_fidelity or len(ok) <= 1:
             break
@@ -275,21 +351,30 @@ def successive_halving(objective: Callable, n_archs: int, min_fidelity: float, m
     return history
 
 
+def hyperband_brackets(min_fidelity: float, max_fidelity: float, eta: int = 3) -> list[tuple[int, float]]:
+    """The (number of architectures, starting fidelity) of each Hyperband bracket, from the
+    most exploratory to plain full-fidelity evaluation. Integer fidelities stay integers."""
+    _check_fidelities(min_fidelity, max_fidelity, eta)
+    s_max = int(math.floor(math.log(max_fidelity / min_fidelity, eta) + 1e-9))
+    out = []
+    for s in range(s_max, -1, -1):
+        n = int(math.ceil((s_max + 1) / (s + 1) * eta**s))
+        start = max_fidelity * eta**-s
+        if isinstance(min_fidelity, int) and isinstance(max_fidelity, int):
+            start = max(min_fidelity, int(round(start)))
+        out.append((n, start))
+    return out
+
+
 def hyperband(objective: Callable, min_fidelity: float, max_fidelity: float, eta: int = 3, seed: int = 0,
               space: SearchSpace | None = None, executor: cf.Executor | None = None) -> History:
     """Hyperband (Li et al. 2018): successive halving brackets that trade the number of
-    architectures against the starting fidelity, from many cheap runs to a few full ones."""
-    if not 0 < min_fidelity <= max_fidelity:
-        raise ValueError(f"need 0 < min_fidelity <= max_fidelity, got {min_fidelity} and {max_fidelity}")
-    if not (isinstance(eta, int) and eta >= 2):
-        raise ValueError(f"eta must be an int of at least 2, got {eta!r}")
-    rng = as_rng(seed)
-    s_max = int(math.floor(math.log(max_fidelity / min_fidelity, eta) + 1e-9))
-    history = History()
-    for s in range(s_max, -1, -1):
-        n = int(math.ceil((s_max + 1) / (s + 1) * eta**s))
-        successive_halving(objective, n, max_fidelity * eta**-s, max_fidelity, eta, rng, space, executor,
-                           history=history)
+    architectures against the starting fidelity, from many cheap runs to a few full ones
+    (:func:`hyperband_brackets`). Evaluations carry ``info['bracket']``."""
+    rng, history = as_rng(seed), History()
+    for bracket, (n, start) in enumerate(hyperband_brackets(min_fidelity, max_fidelity, eta)):
+        successive_halving(objective, n, start, max_fidelity, eta, rng, space, executor,
+                           history=history, extra={"bracket": bracket})
     return history
 
 

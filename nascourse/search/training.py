@@ -1,0 +1,144 @@
+"""A search objective that really trains (chapter 03): build the NAS-Bench-201 network of
+a cell, train it with :func:`nascourse.train.train` on the shipped CIFAR-10 images or the
+digits, and score it by validation accuracy; the test accuracy is reported beside it, as
+in the benchmark's protocol.
+
+:class:`TrainingObjective` is small and picklable, so it can be shipped to worker
+processes (a process pool, a Dask or Ray cluster). Each process loads and splits the data
+once and keeps it; the number of epochs can be passed per call, which makes the objective
+usable as a multi-fidelity one (successive halving, Hyperband).
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from nascourse import datasets, train
+from nascourse.nn import count_parameters, nb201_network
+from nascourse.spaces import nb201
+
+DATASETS: tuple[str, ...] = ("digits", "cifar10-subset")
+
+
+def _positive_int(name: str, value, allow_none: bool = False) -> int | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+@functools.lru_cache(maxsize=8)
+def _tensors(dataset: str, image_size: int | None) -> tuple[torch.Tensor, ...]:
+    """Training and test images and labels, loaded once per process."""
+    if dataset == "digits":
+        size = 8 if image_size is None else image_size
+        return (*datasets.load_digits("train", size=size), *datasets.load_digits("test", size=size))
+    x, y = datasets.load_cifar10_subset("train")
+    xt, yt = datasets.load_cifar10_subset("test")
+    if image_size is not None and image_size != x.shape[-1]:
+        x, xt = (torch.nn.functional.interpolate(t, size=(image_size, image_size), mode="bilinear",
+                                                 align_corners=False, antialias=True) for t in (x, xt))
+    return x, y, xt, yt
+
+
+@functools.lru_cache(maxsize=8)
+def _loaders(dataset: str, image_size: int | None, n_train: int | None, n_valid: int | None,
+             batch_size: int, seed: int) -> datasets.Loaders:
+    """Seeded train / validation / test loaders over the cached tensors (same split
+    convention as :func:`nascourse.datasets.get_loaders`: a seeded shuffle, validation first)."""
+    x, y, xt, yt = _tensors(dataset, image_size)
+    n_valid = len(y) // 4 if n_valid is None else n_valid
+    n_train = len(y) - n_valid if n_train is None else n_train
+    if n_train + n_valid > len(y):
+        raise ValueError(f"{dataset!r} has {len(y)} training images: cannot take n_train={n_train} "
+                         f"plus n_valid={n_valid}")
+    order = torch.from_numpy(np.random.default_rng(seed).permutation(len(y)))
+    valid, fit = order[:n_valid], order[n_valid:n_valid + n_train]
+    shuffled = DataLoader(TensorDataset(x[fit], y[fit]), batch_size=batch_size, shuffle=True,
+                          generator=torch.Generator().manual_seed(seed))
+    return datasets.Loaders(shuffled, DataLoader(TensorDataset(x[valid], y[valid]), batch_size=256),
+                            DataLoader(TensorDataset(xt, yt), batch_size=256))
+
+
+class TrainingObjective:
+    """Score a NAS-Bench-201 cell by training its network: the validation accuracy (in %)
+    after ``epochs`` epochs is the score, with the test accuracy and more in the result.
+
+    ``dataset`` is ``'digits'`` (1,397 training images, 400 test; by default at their
+    native 8x8 pixels, so a run takes a fraction of a second) or ``'cifar10-subset'`` (the
+    3,000 + 1,000 shipped CIFAR-10 images at 32x32). ``n_valid`` training images (default:
+    a quarter) are held out for validation and at most ``n_train`` of the rest are trained
+    on. The network has ``C`` channels and ``N`` cells per stage. Every run starts from the
+    same seed, so a cell always gets the same score (common random numbers for all cells).
+    ``num_threads`` fixes torch's CPU threads during the run (then restores them);
+    ``device`` defaults to :func:`nascourse.train.default_device`.
+
+    Call it as ``objective(cell)`` or, for multi-fidelity methods, ``objective(cell, epochs)``.
+    """
+
+    def __init__(self, dataset: str = "digits", epochs: int = 1, C: int = 8, N: int = 1,
+                 n_train: int | None = None, n_valid: int | None = None, batch_size: int = 64,
+                 lr: float = 0.1, optimizer: str = "sgd", image_size: int | None = None, seed: int = 0,
+                 device: str | None = None, num_threads: int | None = 1):
+        if dataset not in DATASETS:
+            raise ValueError(f"unknown dataset {dataset!r}; valid choices are {list(DATASETS)}")
+        self.dataset = dataset
+        self.epochs, self.C, self.N = (_positive_int(k, v) for k, v in (("epochs", epochs), ("C", C), ("N", N)))
+        self.n_train = _positive_int("n_train", n_train, allow_none=True)
+        self.n_valid = _positive_int("n_valid", n_valid, allow_none=True)
+        self.batch_size = _positive_int("batch_size", batch_size)
+        self.image_size = _positive_int("image_size", image_size, allow_none=True)
+        self.num_threads = _positive_int("num_threads", num_threads, allow_none=True)
+        if not isinstance(lr, (int, float)) or isinstance(lr, bool) or lr <= 0:
+            raise ValueError(f"lr must be a positive number, got {lr!r}")
+        if optimizer not in train.OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {optimizer!r}; valid choices are {list(train.OPTIMIZERS)}")
+        self.lr, self.optimizer, self.seed, self.device = float(lr), optimizer, int(seed), device
+
+    @property
+    def num_classes(self) -> int:
+        return 10
+
+    def loaders(self) -> datasets.Loaders:
+        """The (cached) training, validation and test loaders of this objective."""
+        return _loaders(self.dataset, self.image_size, self.n_train, self.n_valid, self.batch_size, self.seed)
+
+    def warm_up(self) -> int:
+        """Load the data into this process's cache (e.g. on every worker before timing);
+        returns the number of training images."""
+        return len(self.loaders().train.dataset)
+
+    def __call__(self, cell: nb201.Cell | str, epochs: int | float | None = None) -> dict:
+        cell = nb201.Cell.from_str(cell) if isinstance(cell, str) else cell
+        if not isinstance(cell, nb201.Cell):
+            raise TypeError(f"expected a nascourse.spaces.nb201.Cell or its string, got {type(cell).__name__}")
+        if isinstance(epochs, float) and epochs.is_integer():
+            epochs = int(epochs)  # fidelities computed as eta**-s * max come out as floats
+        epochs = self.epochs if epochs is None else _positive_int("epochs", epochs)
+        device = torch.device(self.device) if self.device is not None else train.default_device()
+        threads = torch.get_num_threads()
+        cpu = time.thread_time()
+        try:
+            if self.num_threads is not None:
+                torch.set_num_threads(self.num_threads)
+            loaders = self.loaders()
+            torch.manual_seed(self.seed)
+            net = nb201_network(cell, C=self.C, N=self.N, num_classes=self.num_classes)
+            log = train.train(net, loaders.train, epochs=epochs, lr=self.lr, optimizer=self.optimizer,
+                              device=device, seed=self.seed, progress=False)
+            _, valid_acc = train.evaluate(net, loaders.valid, device)
+            _, test_acc = train.evaluate(net, loaders.test, device)
+        finally:
+            torch.set_num_threads(threads)
+        return {"score": 100 * valid_acc, "test_acc": 100 * test_acc, "train_loss": log[-1]["train_loss"],
+                "epochs": epochs, "params": count_parameters(net), "cpu_seconds": time.thread_time() - cpu}
+
+    def __repr__(self) -> str:
+        return (f"TrainingObjective(dataset={self.dataset!r}, epochs={self.epochs}, C={self.C}, N={self.N}, "
+                f"n_train={self.n_train}, n_valid={self.n_valid}, image_size={self.image_size}, seed={self.seed})")
