@@ -1,0 +1,89 @@
+"""Zero-cost proxies: score an untrained network from one mini-batch (chapter 05).
+
+Thirteen proxies, one small documented function each, registered by name::
+
+    from nascourse import proxies
+    proxies.NAMES                                    # all of them
+    proxies.score(net, images, labels)               # {name: float}, all by default
+    proxies.score(net, images, labels, ["synflow", "nwot"])
+
+:func:`score` never changes ``net`` (weights, BatchNorm statistics, train/eval mode and
+hooks are as before: every pass runs on a private copy), returns finite floats or raises
+:class:`ProxyError`, and computes each shared pass once: all thirteen cost one forward pass
+on the batch, three backward passes through it, and a few cheap extra passes
+(``scripts/bench_proxies.py`` measures the ratio). The families live in
+:mod:`~nascourse.proxies.gradient`, :mod:`~nascourse.proxies.jacobian`,
+:mod:`~nascourse.proxies.activation` and :mod:`~nascourse.proxies.structure`; the shared
+passes in :mod:`~nascourse.proxies.passes`; the registry in :mod:`~nascourse.proxies.registry`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+import torch
+from torch import nn
+
+from nascourse.proxies import activation, gradient, jacobian, structure  # noqa: F401  (registers)
+from nascourse.proxies.passes import Passes, ProxyError
+from nascourse.proxies.registry import REGISTRY, Proxy, get, proxy
+
+#: Every implemented proxy, in alphabetical order (the order of NAS-Bench-Suite-Zero's table).
+NAMES: tuple[str, ...] = tuple(sorted(REGISTRY))
+
+#: How NAS-Bench-Suite-Zero stores a value we compute: params and flops in millions,
+#: synflow as its natural logarithm; the other proxies as they are.
+TABLE_UNITS = {"params": "millions", "flops": "millions (MFLOPs)", "synflow": "natural log"}
+
+
+def _names(names: str | Iterable[str] | None) -> list[str]:
+    if names is None:
+        return list(NAMES)
+    names = [names] if isinstance(names, str) else list(names)
+    if not names:
+        raise ValueError(f"names is empty; give proxy names from {list(NAMES)} or None for all")
+    for name in names:
+        get(name)                  # a clear error for an unknown name
+    return list(dict.fromkeys(names))
+
+
+def score(net: nn.Module, inputs: torch.Tensor, targets: torch.Tensor | None = None,
+          names: str | Iterable[str] | None = None, seed: int = 0) -> dict[str, float]:
+    """The zero-cost proxies ``names`` (default: all) of ``net`` on one batch.
+
+    ``inputs`` is a float tensor ``(batch, ...)`` and ``targets`` the integer class labels,
+    one per input (needed by the proxies that use a loss or the labels). Shared passes are
+    computed once. ``seed`` seeds zen's Gaussian draws (from a private generator). Raises
+    ValueError or TypeError for bad arguments and :class:`ProxyError` when a proxy has no
+    finite value for this network (say, nwot on a network whose output ignores its input).
+    """
+    names = _names(names)
+    needs = frozenset().union(*(REGISTRY[n].needs for n in names))
+    passes = Passes(net, inputs, targets, needs, seed=seed)
+    out = {}
+    for name in names:
+        value = float(REGISTRY[name].compute(passes))
+        if not math.isfinite(value):
+            raise ProxyError(f"proxy {name!r} is not finite ({value}) for this network and batch")
+        out[name] = value
+    return out
+
+
+def table_units(scores: dict[str, float]) -> dict[str, float]:
+    """``scores`` converted to the units of NAS-Bench-Suite-Zero's tables (:data:`TABLE_UNITS`).
+
+    A synflow of 0 (no path carries signal) has no logarithm; it maps to 0, which is what
+    the table holds for such a cell.
+    """
+    out = dict(scores)
+    for name in ("params", "flops"):
+        if name in out:
+            out[name] = out[name] / 1e6
+    if "synflow" in out:
+        out["synflow"] = math.log(out["synflow"]) if out["synflow"] > 0 else 0.0
+    return out
+
+
+__all__ = ["NAMES", "REGISTRY", "TABLE_UNITS", "Passes", "Proxy", "ProxyError", "get", "proxy",
+           "score", "table_units"]

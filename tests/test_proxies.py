@@ -1,0 +1,354 @@
+"""Tests of the zero-cost proxies (nascourse.proxies, chapter 05).
+
+Each proxy is checked against a value derived by hand on a tiny network, the
+data-independent ones against the published NAS-Bench-Suite-Zero numbers, and all of them
+for purity (the caller's network is untouched), sharing of passes, determinism and clear
+errors on bad input.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nascourse import bench, proxies
+from nascourse.nn import nb201_network, nb201_num_params
+from nascourse.proxies.passes import ProxyError
+from nascourse.spaces import nb201
+
+REPO = Path(__file__).resolve().parent.parent
+BEST_CELL = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny networks run fastest, and most reproducibly, on one thread."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def batch(n=8, shape=(3, 8, 8), classes=3, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn((n, *shape), generator=gen), torch.arange(n) % classes
+
+
+def mlp(bias=True, seed=0, width=5):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Flatten(), nn.Linear(6, width, bias=bias), nn.ReLU(), nn.Linear(width, 3, bias=bias))
+
+
+def small_nb201(cell=BEST_CELL, seed=0):
+    torch.manual_seed(seed)
+    return nb201_network(nb201.Cell.from_str(cell), C=4, N=1, num_classes=3)
+
+
+def loss_grads(net, x, y):
+    """Weights and loss gradients of the linear layers, computed the plain way."""
+    weights = [m.weight for m in net.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+    grads = torch.autograd.grad(F.cross_entropy(net(x), y), weights)
+    return [w.detach() for w in weights], grads
+
+
+# ---------------------------------------------------------------- the registry
+def test_names_are_the_thirteen_of_nas_bench_suite_zero():
+    assert proxies.NAMES == bench.ZC_PROXIES
+    assert len(proxies.NAMES) == 13
+
+
+def test_every_proxy_cites_a_paper_in_the_bibliography():
+    bib = (REPO / "chapters" / "references.bib").read_text(encoding="utf-8")
+    pending = REPO / "chapters" / "_pending_ch05.bib"
+    bib += pending.read_text(encoding="utf-8") if pending.exists() else ""
+    for name in proxies.NAMES:
+        entry = proxies.get(name)
+        assert "{" + entry.paper + "," in bib, (name, entry.paper)
+        assert entry.summary and entry.compute.__doc__
+
+
+# ---------------------------------------------------------------- values derived by hand
+def test_params_and_flops_of_a_known_conv_net():
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4), nn.ReLU(),
+                        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+    x = torch.randn(2, 3, 8, 8)
+    scores = proxies.score(net, x, names=["params", "flops"])
+    assert scores["params"] == 3 * 4 * 9 + 2 * 4 + 4 * 2 + 2
+    conv, norm, relu = 4 * 8 * 8 * 3 * 9, 2 * 4 * 8 * 8, 4 * 8 * 8
+    gap, linear = 4 * (8 + 1) ** 2, 4 * 2   # torchstat's (h+1)(w+1) per window; no bias
+    assert scores["flops"] == conv + norm + relu + gap + linear
+
+
+@pytest.mark.parametrize("index", [0, 1, 6111])
+def test_params_and_flops_equal_the_published_values(index):
+    zc = bench.load_zc_proxies("cifar10")
+    cell = nb201.Cell.from_index(index)
+    net = nb201_network(cell)
+    table = proxies.table_units(proxies.score(net, torch.zeros(2, 3, 32, 32), names=["params", "flops"]))
+    assert table["params"] == nb201_num_params(cell) / 1e6 == pytest.approx(zc.loc[index, "params"], abs=1e-9)
+    assert table["flops"] == pytest.approx(zc.loc[index, "flops"], abs=1e-9)
+
+
+def test_synflow_of_a_two_layer_linear_network_in_closed_form():
+    net = mlp(bias=False)
+    w1, w2 = net[1].weight.detach().double(), net[3].weight.detach().double()
+    flow = (w2.abs() @ w1.abs() @ torch.ones(6, dtype=torch.float64)).sum().item()
+    # R is linear in each layer's weights, so each layer's sum of w dR/dw equals R
+    assert proxies.score(net, torch.randn(4, 6), names="synflow")["synflow"] == pytest.approx(2 * flow, rel=1e-12)
+
+
+def test_synflow_bypasses_batchnorm_and_ignores_the_data():
+    net = mlp(bias=False)
+    with_norm = nn.Sequential(net[0], net[1], nn.BatchNorm1d(5), net[2], net[3])
+    x1, x2 = torch.randn(4, 6), 100 * torch.rand(7, 6)
+    values = {proxies.score(m, x, names="synflow")["synflow"] for m in (net, with_norm) for x in (x1, x2)}
+    assert len(values) == 1
+
+
+def test_snip_grad_norm_and_plain_by_hand():
+    net, (x, y) = mlp(), batch(8, (6,))
+    weights, grads = loss_grads(net, x, y)
+    scores = proxies.score(net, x, y, names=["snip", "grad_norm", "plain", "l2_norm"])
+    assert scores["snip"] == pytest.approx(sum((g * w).abs().sum().item() for w, g in zip(weights, grads)), rel=1e-6)
+    assert scores["plain"] == pytest.approx(sum((g * w).sum().item() for w, g in zip(weights, grads)), rel=1e-5)
+    assert scores["grad_norm"] == pytest.approx(sum(g.norm().item() for g in grads), rel=1e-6)
+    assert scores["l2_norm"] == pytest.approx(sum(w.norm().item() for w in weights), rel=1e-6)
+
+
+def test_grasp_is_minus_theta_hessian_gradient():
+    torch.manual_seed(1)
+    net = nn.Sequential(nn.Linear(4, 3, bias=False), nn.Tanh(), nn.Linear(3, 3, bias=False))
+    x, y = batch(6, (4,))
+    shapes = [m.weight.shape for m in (net[0], net[2])]
+    theta = torch.cat([net[0].weight.detach().flatten(), net[2].weight.detach().flatten()]).double()
+
+    def loss(flat):
+        w1, w2 = flat[:12].view(shapes[0]), flat[12:].view(shapes[1])
+        return F.cross_entropy(torch.tanh(x.double() @ w1.T) @ w2.T, y)
+
+    hessian = torch.autograd.functional.hessian(loss, theta)
+    grad = torch.autograd.functional.jacobian(loss, theta)
+    expected = -(theta @ hessian @ grad).item()
+    assert proxies.score(net, x, y, names="grasp")["grasp"] == pytest.approx(expected, rel=1e-4)
+
+
+def test_fisher_of_a_single_linear_layer():
+    torch.manual_seed(2)
+    net = nn.Linear(5, 4)
+    x, y = batch(10, (5,), classes=4)
+    a = net(x).detach()
+    g = (torch.softmax(a, 1) - F.one_hot(y, 4)) / len(x)          # dL/da for the mean cross-entropy
+    expected = (0.5 * (a * g).pow(2).mean(0)).sum().item()
+    assert proxies.score(net, x, y, names="fisher")["fisher"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_jacov_when_all_jacobians_are_equal():
+    torch.manual_seed(3)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(6, 3))   # linear: every image has the same Jacobian
+    x, y = batch(5, (6,))
+    n, k = 5, 1e-5        # correlation matrix of ones: eigenvalues n (once) and 0 (n - 1 times)
+    expected = -(math.log(n + k) + 1 / (n + k)) - (n - 1) * (math.log(k) + 1 / k)
+    assert proxies.score(net, x, y, names="jacov")["jacov"] == pytest.approx(expected, rel=1e-6)
+
+
+def test_jacov_and_epe_nas_from_a_hand_made_jacobian():
+    net, (x, y) = mlp(), batch(9, (6,))
+    xg = x.clone().requires_grad_(True)
+    (jac,) = torch.autograd.grad(net(xg).sum(), xg)
+    jac = jac.double().numpy()
+    eig = np.clip(np.linalg.eigvalsh(np.corrcoef(jac)), 0, None)
+    expected_jacov = -np.sum(np.log(eig + 1e-5) + 1 / (eig + 1e-5))
+    labels = y.numpy()
+    expected_epe = sum(abs(np.log(np.abs(np.corrcoef(jac[labels == c])) + 1e-5).sum()) for c in range(3))
+    scores = proxies.score(net, x, y, names=["jacov", "epe_nas"])
+    assert scores["jacov"] == pytest.approx(expected_jacov, rel=1e-5)
+    assert scores["epe_nas"] == pytest.approx(expected_epe, rel=1e-5)
+
+
+def test_nwot_kernel_by_hand():
+    net, (x, y) = mlp(width=40), batch(6, (6,))
+    codes = (net[1](net[0](x)) > 0).double()               # what enters the only ReLU
+    agree = codes @ codes.T + (1 - codes) @ (1 - codes).T
+    expected = np.linalg.slogdet(agree.numpy())[1]
+    assert proxies.score(net, x, y, names="nwot")["nwot"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_nwot_counts_inplace_relus_and_shared_inputs():
+    net, (x, y) = mlp(width=40), batch(6, (6,))
+    twice = nn.Sequential(net[0], net[1], nn.ReLU(inplace=True), net[3])
+    codes = (net[1](net[0](x)) > 0).double()
+    agree = codes @ codes.T + (1 - codes) @ (1 - codes).T
+    assert proxies.score(twice, x, y, names="nwot")["nwot"] == pytest.approx(np.linalg.slogdet(agree.numpy())[1])
+
+
+def test_zen_uses_only_the_shape_of_the_batch_and_its_seed():
+    net = small_nb201()
+    x1, x2 = torch.randn(4, 3, 8, 8), torch.rand(4, 3, 8, 8)
+    a, b = (proxies.score(net, x, names="zen", seed=0)["zen"] for x in (x1, x2))
+    assert a == b
+    assert proxies.score(net, x1, names="zen", seed=1)["zen"] != a
+
+
+def test_zen_by_hand_on_a_linear_map_with_a_norm():
+    torch.manual_seed(4)
+    net = nn.Sequential(nn.Linear(3, 4, bias=False), nn.BatchNorm1d(4))
+    shape = (6, 3)
+    gen = torch.Generator().manual_seed(0)
+    w = torch.randn((4, 3), generator=gen)
+    x = torch.randn(shape, generator=gen)
+    mixed = x + 0.01 * torch.randn(shape, generator=gen)
+    h1, h2 = x @ w.T, mixed @ w.T
+    norm = lambda h: (h - h.mean(0)) / torch.sqrt(h.var(0, unbiased=False) + 1e-5)  # noqa: E731
+    gap = (norm(h1) - norm(h2)).norm(dim=1).mean().item()  # no pooling layer: the output is f
+    expected = math.log(gap) + 0.5 * math.log(h1.var(0, unbiased=False).mean().item())
+    assert proxies.score(net, torch.zeros(shape), names="zen")["zen"] == pytest.approx(expected, rel=1e-4)
+
+
+# ---------------------------------------------------------------- the guarantees
+def snapshot(net):
+    return ({k: v.clone() for k, v in net.state_dict().items()},
+            [m.training for m in net.modules()], [p.requires_grad for p in net.parameters()])
+
+
+def test_score_never_changes_the_callers_network():
+    net = small_nb201()
+    net.eval()
+    net.cells[0].train()                      # a mixed mode, to be restored exactly
+    net.stem[0].weight.requires_grad_(False)
+    calls = []
+    handle = net.stem.register_forward_hook(lambda *args: calls.append(1))
+    state, modes, flags = snapshot(net)
+    rng = torch.get_rng_state()
+    x, y = batch(8)
+    proxies.score(net, x, y)
+    after_state, after_modes, after_flags = snapshot(net)
+    assert state.keys() == after_state.keys()
+    assert all(torch.equal(state[k], after_state[k]) for k in state)   # weights and BN buffers
+    assert modes == after_modes and flags == after_flags
+    assert all(p.grad is None for p in net.parameters())
+    assert calls == [] and len(net.stem._forward_hooks) == 1           # the caller's hook: kept, not run
+    assert torch.equal(rng, torch.get_rng_state())                     # no global random draws
+    handle.remove()
+    assert all(not m._forward_hooks and not m._forward_pre_hooks for m in net.modules())
+
+
+def test_all_thirteen_are_finite_and_deterministic():
+    net, (x, y) = small_nb201(), batch(8)
+    first, second = proxies.score(net, x, y), proxies.score(net, x, y)
+    assert list(first) == list(proxies.NAMES)
+    assert all(isinstance(v, float) and math.isfinite(v) for v in first.values())
+    assert first == second
+
+
+class Counted(nn.Module):
+    """An identity that counts how often any copy of it runs."""
+
+    calls = 0
+
+    def forward(self, x):
+        type(self).calls += 1
+        return x
+
+
+def test_passes_are_shared():
+    net = nn.Sequential(Counted(), small_nb201())
+    x, y = batch(8)
+    Counted.calls = 0
+    proxies.score(net, x, y)
+    # one forward on the batch (all gradient, Jacobian, ReLU and flops proxies), one for
+    # synflow, two for zen
+    assert Counted.calls == 4
+
+
+def test_score_follows_the_requested_names():
+    net, (x, y) = small_nb201(), batch(8)
+    scores = proxies.score(net, x, y, names=["synflow", "params", "synflow"])
+    assert list(scores) == ["synflow", "params"]
+    assert scores == {k: v for k, v in proxies.score(net, x, y).items() if k in scores}
+
+
+def test_table_units():
+    out = proxies.table_units({"params": 1_500_000.0, "flops": 2e6, "synflow": math.e ** 3, "nwot": 1.5})
+    assert out == pytest.approx({"params": 1.5, "flops": 2.0, "synflow": 3.0, "nwot": 1.5})
+    assert proxies.table_units({"synflow": 0.0})["synflow"] == 0.0
+
+
+# ---------------------------------------------------------------- errors
+def test_unknown_proxy_name():
+    net, (x, y) = mlp(), batch(4, (6,))
+    with pytest.raises(ValueError, match="unknown proxy 'naswot'.*nwot"):
+        proxies.score(net, x, y, names=["naswot"])
+    with pytest.raises(ValueError, match="names is empty"):
+        proxies.score(net, x, y, names=[])
+    with pytest.raises(TypeError):
+        proxies.score(net, x, y, names=[3])
+
+
+def test_empty_and_too_small_batches():
+    net = mlp()
+    with pytest.raises(ValueError, match="empty"):
+        proxies.score(net, torch.zeros(0, 6), torch.zeros(0, dtype=torch.long))
+    with pytest.raises(ValueError, match="at least 2"):
+        proxies.score(net, torch.zeros(1, 6), torch.zeros(1, dtype=torch.long), names="snip")
+    with pytest.raises(TypeError, match="float tensor"):
+        proxies.score(net, np.zeros((4, 6)), torch.zeros(4, dtype=torch.long))
+    with pytest.raises(ValueError, match="NaN"):
+        proxies.score(net, torch.full((4, 6), float("nan")), torch.zeros(4, dtype=torch.long))
+
+
+def test_mismatched_targets():
+    net, (x, y) = mlp(), batch(4, (6,))
+    with pytest.raises(ValueError, match=r"shape \(4,\)"):
+        proxies.score(net, x, y[:3], names="snip")
+    with pytest.raises(ValueError, match="only 3 outputs"):
+        proxies.score(net, x, y + 5, names="snip")
+    with pytest.raises(TypeError, match="integer tensor"):
+        proxies.score(net, x, y.float(), names="snip")
+    with pytest.raises(TypeError, match="integer tensor"):
+        proxies.score(net, x, None, names="grasp")
+    with pytest.raises(ValueError, match=r"class scores of shape \(4, classes\)"):
+        proxies.score(nn.Sequential(nn.Flatten(0), nn.Linear(24, 3)), x, y, names="snip")
+
+
+def test_a_network_that_ignores_its_input_gives_a_clear_error():
+    dead = small_nb201("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|")
+    x, y = batch(8)
+    for name in ("nwot", "jacov", "epe_nas", "zen"):
+        with pytest.raises(ProxyError, match=name):
+            proxies.score(dead, x, y, names=name)
+    assert proxies.score(dead, x, y, names="synflow")["synflow"] == 0.0
+
+
+def test_a_network_without_parameters_or_relus():
+    with pytest.raises(ValueError, match="no parameters"):
+        proxies.score(nn.Flatten(), *batch(4, (6,)))
+    with pytest.raises(ProxyError, match="nn.ReLU"):
+        proxies.score(nn.Sequential(nn.Flatten(), nn.Linear(6, 3)), *batch(4, (6,)), names="nwot")
+    with pytest.raises(ProxyError, match="convolution and linear"):
+        proxies.score(nn.Sequential(nn.Flatten(), nn.BatchNorm1d(6)), *batch(4, (6,)), names="synflow")
+
+
+def test_cost_ratio_times_both_ways():
+    from nascourse.proxies.timing import cost_ratio
+
+    net, (x, y) = small_nb201(), batch(8)
+    shared = cost_ratio(net, x, y, names=["snip", "grad_norm", "plain"], repeats=1)
+    assert set(shared) == {"step_cpu", "score_cpu", "ratio_cpu", "step_wall", "score_wall", "ratio_wall"}
+    assert all(v > 0 for v in shared.values())
+    assert shared["ratio_cpu"] == pytest.approx(shared["score_cpu"] / shared["step_cpu"])
+    with pytest.raises(ValueError, match="repeats"):
+        cost_ratio(net, x, y, repeats=0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU")
+def test_gpu_gives_the_cpu_values():
+    net, (x, y) = small_nb201(), batch(8)
+    cpu = proxies.score(net, x, y, names=["synflow", "snip", "nwot", "params", "flops"])
+    gpu = proxies.score(net.cuda(), x.cuda(), y.cuda(), names=list(cpu))
+    assert gpu == pytest.approx(cpu, rel=1e-3)
