@@ -1,0 +1,190 @@
+"""GRAF, the neural graph features of Kadlecová et al. (ICML 2024), for cells with operations
+on the edges of a small DAG (chapter 07 explains them, with drawings).
+
+Each feature looks at the cell's graph through a *subset* of the operations: only the edges
+whose operation is in the subset are kept, and a simple property of what is left is
+measured. The properties (:data:`KINDS`) are
+
+- ``op_count``: how many edges carry an operation of the subset;
+- ``min_path``: the fewest edges on a path from input to output that uses only such edges
+  (:data:`NO_PATH` when there is none), i.e. the shortest path when the other
+  operations are banned;
+- ``max_path``: the most edges on such a path (0 when there is none);
+- ``input_out_degree`` / ``output_in_degree``: edges of the subset leaving the input node /
+  entering the output node;
+- ``mean_in_degree`` / ``mean_out_degree``: mean number of edges of the subset entering /
+  leaving the intermediate nodes.
+
+*Which* subsets each property uses is data, not code: a feature set is a tuple of
+:class:`FeatureGroup` (a kind and its subsets), such as :data:`GRAF_NB201`, the set of the
+paper's NAS-Bench-201 experiments (operation counts, then every non-empty proper subset of
+the five operations for each path and degree property: 185 features). As in the paper,
+``none`` is an operation like any other here, so subsets containing it describe the graph
+as drawn rather than the computation; the full set is left out because every property is
+constant on it. All features are computed at once with array operations over the cells.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from nascourse.features.encodings import input_output_paths, op_id_matrix
+from nascourse.spaces import nb201
+
+#: Short operation names used in feature names.
+SHORT_NAMES: dict[str, str] = {"none": "none", "skip_connect": "skip", "nor_conv_1x1": "conv1x1",
+                               "nor_conv_3x3": "conv3x3", "avg_pool_3x3": "avgpool"}
+
+#: ``min_path`` of a cell with no path over the subset: longer than any real path.
+NO_PATH: int = nb201.NUM_NODES
+
+#: The operations of a TransNAS-Bench-101 micro cell, by the digit that encodes them.
+TNB101_MICRO_OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3")
+
+
+@dataclass(frozen=True)
+class FeatureGroup:
+    """One property (a key of :data:`KINDS`) measured once for each operation subset."""
+
+    kind: str
+    subsets: tuple[tuple[str, ...], ...]
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown feature kind {self.kind!r}; valid kinds are {list(KINDS)}")
+        subsets = tuple(tuple(s) for s in self.subsets)
+        for subset in subsets:
+            if not subset or len(set(subset)) != len(subset):
+                raise ValueError(f"a subset must be non-empty without repeats, got {subset!r}")
+            for op in subset:
+                if op not in nb201.OPS:
+                    raise ValueError(f"unknown operation {op!r} in {subset!r}; valid: {list(nb201.OPS)}")
+        object.__setattr__(self, "subsets", subsets)
+
+    def names(self) -> list[str]:
+        """One column name per subset, such as ``'min_path(skip,conv3x3)'``."""
+        return [f"{self.kind}({','.join(SHORT_NAMES[op] for op in s)})" for s in self.subsets]
+
+
+def op_subsets(ops: Sequence[str], proper: bool = True) -> tuple[tuple[str, ...], ...]:
+    """Every non-empty subset of ``ops`` (without ``ops`` itself when ``proper``), smallest
+    first and in the order of ``ops`` within each size."""
+    top = len(ops) - 1 if proper else len(ops)
+    return tuple(s for k in range(1, top + 1) for s in itertools.combinations(tuple(ops), k))
+
+
+def graf_groups(ops: Sequence[str]) -> tuple[FeatureGroup, ...]:
+    """The paper's feature set for a space with operations ``ops``: one count per
+    operation, and every path and degree property over every non-empty proper subset."""
+    subsets = op_subsets(ops)
+    return (FeatureGroup("op_count", tuple((op,) for op in ops)),
+            *(FeatureGroup(kind, subsets) for kind in KINDS if kind != "op_count"))
+
+
+# ----- the properties, each a function of the (cells x edges) mask of kept edges -------------
+
+def _sources(node: int) -> list[int]:
+    return [k for k, (s, _) in enumerate(nb201.EDGES) if s == node]
+
+
+def _targets(node: int) -> list[int]:
+    return [k for k, (_, t) in enumerate(nb201.EDGES) if t == node]
+
+
+def _path_lengths(kept: np.ndarray) -> np.ndarray:
+    """Length of every input-output path, or NaN where the path uses a banned edge."""
+    paths = input_output_paths()
+    lengths = np.array([len(p) for p in paths], dtype=float)
+    alive = np.stack([kept[:, list(p)].all(axis=1) for p in paths], axis=1)
+    return np.where(alive, lengths, np.nan)
+
+
+def _min_path(kept: np.ndarray) -> np.ndarray:
+    lengths = _path_lengths(kept)
+    return np.where(np.isnan(lengths).all(axis=1), NO_PATH, np.nanmin(np.nan_to_num(lengths, nan=np.inf), axis=1))
+
+
+def _max_path(kept: np.ndarray) -> np.ndarray:
+    return np.nan_to_num(_path_lengths(kept), nan=0).max(axis=1)
+
+
+def _mean_degree(kept: np.ndarray, edges_of: Callable[[int], list[int]]) -> np.ndarray:
+    middle = range(1, nb201.NUM_NODES - 1)
+    return np.mean([kept[:, edges_of(v)].sum(axis=1) for v in middle], axis=0)
+
+
+#: Every property GRAF measures, by name: a function of the boolean mask (cells x edges) of
+#: the edges whose operation is in the subset.
+KINDS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "op_count": lambda kept: kept.sum(axis=1),
+    "min_path": _min_path,
+    "max_path": _max_path,
+    "input_out_degree": lambda kept: kept[:, _sources(0)].sum(axis=1),
+    "output_in_degree": lambda kept: kept[:, _targets(nb201.NUM_NODES - 1)].sum(axis=1),
+    "mean_in_degree": lambda kept: _mean_degree(kept, _targets),
+    "mean_out_degree": lambda kept: _mean_degree(kept, _sources),
+}
+
+#: The GRAF feature set of the paper for NAS-Bench-201 (185 features).
+GRAF_NB201: tuple[FeatureGroup, ...] = graf_groups(nb201.OPS)
+#: The GRAF feature set for TransNAS-Bench-101 micro cells (no pooling; 88 features).
+GRAF_TNB101_MICRO: tuple[FeatureGroup, ...] = graf_groups(TNB101_MICRO_OPS)
+
+
+def feature_names(groups: Sequence[FeatureGroup] = GRAF_NB201) -> list[str]:
+    """The column names :func:`graf` gives for ``groups``, in order."""
+    return [name for group in groups for name in group.names()]
+
+
+def graf(cells: Sequence[nb201.Cell], groups: Sequence[FeatureGroup] = GRAF_NB201,
+         index: Sequence | None = None) -> pd.DataFrame:
+    """GRAF features of ``cells``: one row per cell (in order), one column per feature of
+    ``groups`` (default: the paper's NAS-Bench-201 set).
+
+    The rows are labelled by ``index`` if given, else by the NAS-Bench-201 benchmark index
+    of each cell, so that the result joins with the tables of :mod:`nascourse.bench`. For
+    TransNAS-Bench-101 micro cells (:func:`tnb101_micro_cells`) pass
+    ``groups=GRAF_TNB101_MICRO`` and that table's own index.
+    """
+    if isinstance(groups, FeatureGroup) or not all(isinstance(g, FeatureGroup) for g in groups):
+        raise TypeError("groups must be a sequence of FeatureGroup, e.g. features.GRAF_NB201")
+    ids = op_id_matrix(cells)
+    if index is not None and len(index) != len(ids):
+        raise ValueError(f"index has {len(index)} labels for {len(ids)} cells")
+    bits = np.left_shift(1, ids)                        # one bit per operation
+    columns = []
+    for group in groups:
+        fn = KINDS[group.kind]
+        for subset in group.subsets:
+            mask = sum(1 << nb201.OPS.index(op) for op in subset)
+            columns.append(fn((bits & mask) != 0))
+    values = np.stack(columns, axis=1).astype(float) if columns else np.empty((len(ids), 0))
+    labels = pd.Index(index if index is not None else [c.index for c in cells], name="index")
+    return pd.DataFrame(values, index=labels, columns=feature_names(groups))
+
+
+def tnb101_micro_cells(nets: Sequence[str]) -> list[nb201.Cell]:
+    """TransNAS-Bench-101 micro cells from their six-digit codes (``load_tnb101_micro().net``).
+
+    The micro cell has NAS-Bench-201's graph (4 nodes, 6 edges) and four operations. Each
+    digit is one edge, in the order of NAS-Bench-201's string form (0->1, 0->2, 1->2, 0->3,
+    1->3, 2->3), which is TransNAS-Bench-101's own ``64-41414-a_bc_def`` order; the digit is
+    the operation: 0 none (zeroise), 1 skip_connect, 2 nor_conv_1x1, 3 nor_conv_3x3
+    (:data:`TNB101_MICRO_OPS`). The cells come back as :class:`nb201.Cell`, so every tool for
+    NB201 cells (drawings, GRAF) applies. (NASLib lists these operations in another order,
+    ``Identity, Zero, ReLUConvBN3x3, ReLUConvBN1x1``, but writes the digits unchanged into
+    the benchmark's string; parameter counts confirm 2 = 1x1 and 3 = 3x3 convolution.)
+    """
+    if isinstance(nets, str) or not isinstance(nets, Sequence):
+        raise TypeError("nets must be a sequence of six-digit strings such as '013200'")
+    cells = []
+    for net in nets:
+        if not isinstance(net, str) or len(net) != len(nb201.EDGES) or not set(net) <= set("0123"):
+            raise ValueError(f"a TransNAS-Bench-101 micro code is six digits 0-3, got {net!r}")
+        cells.append(nb201.Cell(tuple(TNB101_MICRO_OPS[int(d)] for d in net)))
+    return cells

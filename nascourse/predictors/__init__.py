@@ -1,0 +1,19 @@
+"""Performance predictors (chapters 06 and 07): scikit-learn estimators that learn an
+architecture's accuracy from an encoding of it.
+
+- :mod:`~nascourse.predictors.models`: the random forest, gradient boosting and an MLP by
+  name (:data:`MODELS`, :func:`make_model`);
+- :mod:`~nascourse.predictors.gcn`: the Neural Predictor of Wen et al. (2020), a directed
+  GCN (:class:`GCNRegressor`, :class:`GCNClassifier`), which trains many seeds side by side;
+- :mod:`~nascourse.predictors.two_stage`: its two-stage variant (:class:`TwoStagePredictor`);
+- :mod:`~nascourse.predictors.metrics`: Kendall tau, Spearman, MSE, R^2, top-K;
+- :mod:`~nascourse.predictors.experiments`: learning curves and the predictor-guided search.
+"""
+
+from nascourse.predictors import experiments, metrics
+from nascourse.predictors.gcn import GCNClassifier, GCNRegressor
+from nascourse.predictors.models import MODELS, gradient_boosting, make_model, mlp, random_forest
+from nascourse.predictors.two_stage import TwoStagePredictor
+
+__all__ = ["GCNClassifier", "GCNRegressor", "MODELS", "TwoStagePredictor", "experiments",
+           "gradient_boosting", "make_model", "metrics", "mlp", "random_forest"]

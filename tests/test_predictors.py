@@ -1,0 +1,286 @@
+"""Tests of nascourse.predictors: scikit-learn conventions (check_estimator), the Neural
+Predictor's training loop, side-by-side fitting, the two-stage predictor, the metrics and
+the experiment helpers, and bad input."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from scipy import stats
+from sklearn.base import clone
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.estimator_checks import check_estimator
+
+from nascourse import bench, features
+from nascourse.predictors import (MODELS, GCNClassifier, GCNRegressor, TwoStagePredictor, experiments,
+                                  make_model, metrics)
+from nascourse.spaces import nb201
+import nascourse.predictors.gcn as gcn_module
+
+pytestmark = [pytest.mark.usefixtures("one_torch_thread"),
+              pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")]
+
+# A few optimiser steps suffice for the interface checks; learning is tested on NB201 below.
+TINY = dict(n_nodes=1, epochs=2, min_steps=4)
+NOT_TRAINED_ENOUGH = "a graph network after four steps on generic data; learning is tested on NB201"
+
+
+@pytest.fixture(scope="module")
+def nb201_data():
+    zc = bench.load_zc_proxies("cifar10")
+    cells = [nb201.Cell.from_index(i) for i in zc.index]
+    return features.graph_rows(cells), zc["val_acc"].to_numpy(), zc
+
+
+# ----- scikit-learn conventions ---------------------------------------------------------------
+
+@pytest.mark.parametrize("estimator, expected", [
+    (GCNRegressor(**TINY), {"check_regressors_train": NOT_TRAINED_ENOUGH}),
+    (GCNClassifier(**TINY), {"check_classifiers_train": NOT_TRAINED_ENOUGH}),
+    (TwoStagePredictor(RandomForestClassifier(n_estimators=5), RandomForestRegressor(n_estimators=5)), {}),
+], ids=["GCNRegressor", "GCNClassifier", "TwoStagePredictor"])
+def test_estimators_follow_scikit_learn_conventions(estimator, expected):
+    check_estimator(estimator, expected_failed_checks=expected)
+
+
+def test_model_factories_build_fresh_seeded_estimators():
+    for name in MODELS:
+        a, b = make_model(name, random_state=3), make_model(name, random_state=3)
+        assert a is not b and repr(a) == repr(b) and repr(clone(a)) == repr(a)
+    with pytest.raises(ValueError, match="unknown model"):
+        make_model("svm")
+
+
+# ----- the Neural Predictor -------------------------------------------------------------------
+
+def test_gcn_learns_to_rank_nb201_cells(nb201_data):
+    X, y, _ = nb201_data
+    train, test = experiments.split(len(y), 100, seed=0)
+    model = GCNRegressor(random_state=0).fit(X[train], y[train])
+    assert model.loss_curve_[-1] < 0.5 * model.loss_curve_[0]
+    assert metrics.kendall_tau(y[test], model.predict(X[test])) > 0.55
+
+
+def test_gcn_is_reproducible_and_leaves_torch_global_rng_alone(nb201_data):
+    X, y, _ = nb201_data
+    state = torch.get_rng_state()
+    a = GCNRegressor(random_state=1, min_steps=20).fit(X[:40], y[:40]).predict(X[40:60])
+    assert torch.equal(state, torch.get_rng_state())
+    b = GCNRegressor(random_state=1, min_steps=20).fit(X[:40], y[:40]).predict(X[40:60])
+    c = GCNRegressor(random_state=2, min_steps=20).fit(X[:40], y[:40]).predict(X[40:60])
+    assert np.array_equal(a, b) and not np.allclose(a, c)
+
+
+def test_training_zeroes_gradients_every_step_and_drops_no_sample(nb201_data, monkeypatch):
+    X, y, _ = nb201_data
+    seen, zeroed = [], []
+    forward, zero_grad = gcn_module._Members.forward, torch.optim.Adam.zero_grad
+
+    def spy_forward(self, both, nodes):
+        if self.training:
+            seen.append(nodes.shape[1])
+        return forward(self, both, nodes)
+
+    def spy_zero_grad(self, *args, **kwargs):
+        zeroed.append(1)
+        return zero_grad(self, *args, **kwargs)
+
+    monkeypatch.setattr(gcn_module._Members, "forward", spy_forward)
+    monkeypatch.setattr(torch.optim.Adam, "zero_grad", spy_zero_grad)
+    model = GCNRegressor(batch_size=32, epochs=3, min_steps=0, random_state=0).fit(X[:70], y[:70])
+    assert model.n_epochs_ == 3 and seen == [32, 32, 6] * 3          # the short batch is kept
+    assert len(zeroed) == len(seen)                                    # zeroed before every step
+
+
+def test_a_training_set_smaller_than_a_batch_still_trains(nb201_data):
+    X, y, _ = nb201_data
+    model = GCNRegressor(batch_size=32, epochs=5, min_steps=40, random_state=0).fit(X[:5], y[:5])
+    assert model.n_epochs_ == 40 and len(model.loss_curve_) == 40
+    assert model.loss_curve_[-1] < model.loss_curve_[0]
+    one = GCNRegressor(min_steps=3, random_state=0).fit(X[:1], y[:1])       # constant target
+    assert np.allclose(one.predict(X[:3]), y[0], atol=0.05)
+
+
+def test_fit_many_matches_one_by_one_fits(nb201_data):
+    X, y, _ = nb201_data
+    base = GCNRegressor(epochs=4, min_steps=0, batch_size=16)
+    sets = [np.arange(0, 40), np.arange(30, 70), np.arange(100, 140)]
+    many = base.fit_many(X, y, sets, [5, 6, 7])
+    for model, rows, seed in zip(many, sets, [5, 6, 7]):
+        alone = clone(base).set_params(random_state=seed).fit(X[rows], y[rows])
+        np.testing.assert_allclose(model.predict(X[200:260]), alone.predict(X[200:260]), rtol=1e-4, atol=1e-3)
+        assert model.get_params()["random_state"] == seed
+
+
+def test_gcn_classifier_separates_good_from_poor_cells(nb201_data):
+    X, y, _ = nb201_data
+    train, test = experiments.split(len(y), 150, seed=0)
+    good = y > np.median(y[train])
+    clf = GCNClassifier(random_state=0).fit(X[train], good[train])
+    proba = clf.predict_proba(X[test])
+    assert list(clf.classes_) == [False, True] and np.allclose(proba.sum(axis=1), 1)
+    assert (clf.predict(X[test]) == good[test]).mean() > 0.75
+
+
+def test_gcn_rejects_bad_input(nb201_data):
+    X, y, _ = nb201_data
+    with pytest.raises(ValueError, match="feature"):
+        GCNRegressor().fit(X[:10, :-1], y[:10])                      # not a graph of 8 nodes
+    with pytest.raises(NotFittedError):
+        GCNRegressor().predict(X[:3])
+    bad = X[:10].copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError):
+        GCNRegressor(**{**TINY, "n_nodes": 8}).fit(bad, y[:10])
+    with pytest.raises(ValueError, match="infinity|finite"):
+        GCNRegressor().fit(X[:10], np.r_[y[:9], np.inf])
+    fitted = GCNRegressor(min_steps=2, epochs=1).fit(X[:10], y[:10])
+    with pytest.raises(ValueError, match="features"):
+        fitted.predict(X[:3, :100])
+    for params in ({"hidden": 0}, {"dropout": 1.0}, {"lr": 0}, {"batch_size": 2.5}):
+        with pytest.raises(ValueError):
+            GCNRegressor(**params).fit(X[:10], y[:10])
+    with pytest.raises(ValueError, match="training sets of one"):
+        GCNRegressor().fit_many(X, y, [np.arange(10), np.arange(12)], [0, 1])
+    with pytest.raises(ValueError, match="one random state"):
+        GCNRegressor().fit_many(X, y, [np.arange(10)], [0, 1])
+
+
+# ----- the two-stage predictor ----------------------------------------------------------------
+
+def test_two_stage_ranks_accepted_cells_above_rejected_ones(nb201_data):
+    X, y, _ = nb201_data
+    train, test = experiments.split(len(y), 120, seed=0)
+    model = TwoStagePredictor(GCNClassifier(min_steps=100), GCNRegressor(min_steps=100), random_state=0)
+    model.fit(X[train], y[train])
+    assert model.threshold_ == np.sort(y[train])[-60] and model.low_mean_ < model.threshold_
+    pred = model.predict(X[test])
+    accepted = model.classifier_.predict_proba(X[test])[:, 1] >= 0.5
+    assert 0 < accepted.sum() < len(test)
+    assert pred[accepted].min() >= model.threshold_ > pred[~accepted].max()
+    assert metrics.kendall_tau(y[test], pred) > 0.4
+
+
+def test_two_stage_fit_many_matches_fit(nb201_data):
+    X, y, _ = nb201_data
+    base = TwoStagePredictor(GCNClassifier(min_steps=20), GCNRegressor(min_steps=20))
+    sets = [np.arange(0, 30), np.arange(50, 80)]
+    for model, rows, seed in zip(base.fit_many(X, y, sets, [0, 1]), sets, [0, 1]):
+        alone = clone(base).set_params(random_state=seed).fit(X[rows], y[rows])
+        np.testing.assert_allclose(model.predict(X[300:340]), alone.predict(X[300:340]), rtol=1e-4, atol=1e-3)
+    with pytest.raises(ValueError, match="top_fraction"):
+        TwoStagePredictor(top_fraction=1.0).fit(X[:10], y[:10])
+
+
+# ----- metrics --------------------------------------------------------------------------------
+
+def test_metrics_on_known_cases():
+    y = np.array([1.0, 2.0, 3.0, 4.0])
+    assert metrics.kendall_tau(y, y) == 1 and metrics.kendall_tau(y, -y) == -1
+    assert metrics.kendall_tau(y, [1, 3, 2, 4]) == pytest.approx(stats.kendalltau(y, [1, 3, 2, 4]).statistic)
+    assert metrics.kendall_tau(y, [5, 5, 5, 5]) == 0 and metrics.spearman(y, [5, 5, 5, 5]) == 0
+    assert metrics.spearman(y, y**3) == 1
+    assert metrics.mse(y, y + 2) == 4 and metrics.r2(y, y) == 1
+    assert metrics.r2(y, np.full(4, y.mean())) == 0
+    assert metrics.top_k(y, [0, 9, 8, 1], k=1) == 2 and metrics.top_k(y, [0, 9, 8, 1], k=2) == 3
+    assert metrics.top_k(y, [0, 9, 8, 1], k=4) == 4
+    assert set(metrics.report(y, y)) == {"kendall_tau", "spearman", "mse", "r2", "top_1"}
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: metrics.kendall_tau([1, 2, 3], [1, 2]), "differ in length"),
+    (lambda: metrics.spearman([1, 2, np.nan], [1, 2, 3]), "finite"),
+    (lambda: metrics.mse(np.ones((2, 2)), np.ones((2, 2))), "1-D"),
+    (lambda: metrics.r2([2, 2, 2], [1, 2, 3]), "constant"),
+    (lambda: metrics.top_k([1, 2, 3], [1, 2, 3], k=0), "k must be"),
+    (lambda: metrics.top_k([1, 2, 3], [1, 2, 3], k=4), "k must be"),
+    (lambda: metrics.kendall_tau([1], [1]), "at least 2"),
+])
+def test_metrics_reject_bad_input(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+# ----- experiment helpers ---------------------------------------------------------------------
+
+def test_splits_are_nested_disjoint_and_complete():
+    small, rest_small = experiments.split(100, 10, seed=4)
+    big, rest_big = experiments.split(100, 40, seed=4)
+    assert set(small) <= set(big)
+    assert not set(big) & set(rest_big) and len(big) + len(rest_big) == 100
+    assert not np.array_equal(small, experiments.split(100, 10, seed=5)[0])
+    with pytest.raises(ValueError):
+        experiments.split(100, 100, seed=0)
+
+
+def test_learning_curve_fits_every_combination_and_batches_the_gcn(nb201_data):
+    X, y, zc = nb201_data
+    encodings = {"zcp": zc[list(bench.ZC_PROXIES)], "graph": X}
+    models = {"random forest": lambda s: make_model("random forest", s, n_estimators=10),
+              "GCN": lambda s: GCNRegressor(random_state=s, min_steps=10, epochs=1)}
+    combos = [("zcp", "random forest"), ("graph", "GCN")]
+    out = experiments.learning_curve(encodings, y, models, sizes=[20, 40], seeds=[0, 1], combos=combos, n_jobs=2)
+    assert len(out) == 2 * 2 * 2 and set(zip(out.encoding, out.model)) == set(combos)
+    assert (out.fit_cpu_s > 0).all() and out.kendall_tau.between(-1, 1).all()
+    table = experiments.summary(out)
+    assert table.shape == (2, 4) and table.loc[("zcp", "random forest"), ("mean", 40)] > 0.3
+    again = experiments.learning_curve(encodings, y, models, sizes=[20, 40], seeds=[0, 1], combos=combos)
+    assert np.allclose(out.kendall_tau, again.kendall_tau)              # threads change nothing
+    with pytest.raises(ValueError, match="unknown encoding"):
+        experiments.learning_curve(encodings, y, models, [20], [0], combos=[("path", "GCN")])
+
+
+def test_search_with_predictor_picks_the_best_evaluated_cell(nb201_data):
+    _, y, zc = nb201_data
+    X = zc[list(bench.ZC_PROXIES)]
+    test_acc = bench.load_nb201("cifar10").loc[zc.index, "test_acc"].to_numpy()
+    runs = experiments.search_with_predictor(X, y, test_acc, lambda s: make_model("random forest", s),
+                                             n_train=30, k=20, seeds=[0, 1, 2])
+    assert list(runs.seed) == [0, 1, 2] and (runs.k == 20).all()
+    assert np.allclose(runs.report_value, test_acc[runs.pick]) and np.allclose(runs.select_value, y[runs.pick])
+    baseline = experiments.random_search(y, test_acc, budget=50, seeds=[0, 1, 2])
+    assert runs.select_value.mean() > baseline.select_value.mean()
+    assert math.isclose(baseline.select_value[0], y[experiments.split(len(y), 50, 0)[0]].max())
+
+
+def test_shap_ranks_find_the_feature_that_matters():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(300, 4)), columns=["noise1", "signal", "noise2", "weak"])
+    y = 3 * X["signal"] + 0.3 * X["weak"] + rng.normal(scale=0.1, size=300)
+    ranks = experiments.shap_ranks(X, y, lambda s: RandomForestRegressor(n_estimators=20, random_state=s),
+                                   n_train=200, n_explain=50, seeds=[0, 1])
+    assert list(ranks.index[:2]) == ["signal", "weak"] and ranks.loc["signal", "mean_rank"] == 1
+    assert list(ranks.columns) == [0, 1, "mean_rank"]
+    with pytest.raises(TypeError, match="DataFrame"):
+        experiments.shap_ranks(X.to_numpy(), y, RandomForestRegressor, 200, 50, [0])
+
+
+def test_guided_search_beats_random_search_and_returns_a_trajectory(nb201_data):
+    _, y, zc = nb201_data
+    X = zc[list(bench.ZC_PROXIES)]
+    test_acc = bench.load_nb201("cifar10").loc[zc.index, "test_acc"].to_numpy()
+    rf = lambda s: make_model("random forest", s, n_estimators=20)
+    guided = [experiments.guided_search(X, y, test_acc, rf, budget=40, n_initial=10, batch=10, seed=s)
+              for s in range(3)]
+    random = [experiments.guided_search(X, y, test_acc, None, budget=40, n_initial=40, batch=10, seed=s)
+              for s in range(3)]
+    run = guided[0]
+    assert list(run.step) == list(range(1, 41)) and run.pick.nunique() == 40
+    assert run.best_report.iloc[-1] == test_acc[run.pick[np.argmax(run.select_value)]]
+    assert np.mean([g.select_value.max() for g in guided]) > np.mean([r.select_value.max() for r in random])
+    assert list(random[0].pick[:10]) == list(run.pick[:10])            # same random start
+    with pytest.raises(ValueError, match="predictor factory"):
+        experiments.guided_search(X, y, test_acc, None, budget=40, n_initial=10, batch=10, seed=0)
+
+
+def test_learning_curve_predicts_several_targets_separately(nb201_data):
+    _, y, zc = nb201_data
+    X = zc[list(bench.ZC_PROXIES)]
+    targets = pd.DataFrame({"acc": y, "minus acc": -y})
+    rf = {"rf": lambda s: make_model("random forest", s, n_estimators=10)}
+    out = experiments.learning_curve({"zcp": X}, targets, rf, sizes=[50], seeds=[0, 1])
+    assert list(out.target) == ["acc", "acc", "minus acc", "minus acc"]
+    assert out.kendall_tau.iloc[:2].mean() > 0.5 and out.kendall_tau.iloc[2:].mean() > 0.5
