@@ -5,7 +5,8 @@ Each strategy takes an objective (a callable from an architecture to a score to
 maximise, or to a dict with a ``'score'`` and extra information), a budget, a seed and
 optionally a ``concurrent.futures.Executor``, and returns a :class:`~nascourse.search.base.History`.
 The loops are written here; the surrogate models come from scikit-learn and the normal
-distribution of the acquisition functions from scipy.
+distribution of the acquisition functions from scipy (both imported where they are used,
+so that a worker process that only evaluates architectures does not load them).
 """
 
 from __future__ import annotations
@@ -18,11 +19,6 @@ import warnings
 from typing import Any, Callable
 
 import numpy as np
-from scipy import stats
-from sklearn.ensemble import RandomForestRegressor
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.gaussian_process import GaussianProcessRegressor
-from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
 
 from nascourse.search.base import (Evaluation, History, NB201Space, SearchSpace, _record, _reraise,
                                    _timed_call, as_rng, check_budget, run)
@@ -33,6 +29,7 @@ SURROGATES = ("gp", "forest")
 
 @functools.cache
 def _blas_controller():
+    import scipy.linalg  # noqa: F401  (scipy ships its own BLAS: load it first, so that it is limited too)
     from threadpoolctl import ThreadpoolController
     return ThreadpoolController()
 
@@ -136,6 +133,8 @@ def acquisition(name: str, mean: np.ndarray, std: np.ndarray, best: float, rng: 
     improvement ``P(f > best + xi)``; ``ucb``: ``mean + kappa * std``; ``ts``: a Thompson
     sample from the Gaussian ``N(mean, std^2)``.
     """
+    from scipy import stats  # imported here, so that worker processes that only train stay light
+
     if name not in ACQUISITIONS:
         raise ValueError(f"unknown acquisition {name!r}; valid choices are {list(ACQUISITIONS)}")
     std = np.maximum(std, 1e-9)
@@ -157,6 +156,8 @@ class ForestSurrogate:
         self.n_estimators, self.random_state = n_estimators, random_state
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> "ForestSurrogate":
+        from sklearn.ensemble import RandomForestRegressor
+
         self.model_ = RandomForestRegressor(self.n_estimators, max_features=0.5,
                                             random_state=self.random_state).fit(X, y)
         return self
@@ -174,16 +175,21 @@ class GPSurrogate:
 
     The hyperparameters ``s``, ``l`` and the noise level maximise the marginal likelihood
     (scikit-learn's optimiser); as that is the expensive part, they are re-tuned only when
-    the data has grown by ``retune_growth`` since the last tuning, and kept fixed in the
-    refits in between (cheap: one Cholesky factorisation).
+    the data has grown by ``retune_growth`` since the last tuning, and no more once there
+    are over ``retune_until`` points (by then they are well determined); in between they
+    are kept fixed, and a refit costs one Cholesky factorisation.
     """
 
-    def __init__(self, retune_growth: float = 4.0, random_state: int = 0):
-        self.retune_growth, self.random_state = retune_growth, random_state
+    def __init__(self, retune_growth: float = 4.0, retune_until: int = 100, random_state: int = 0):
+        self.retune_growth, self.retune_until, self.random_state = retune_growth, retune_until, random_state
         self.kernel_, self.tuned_at_ = None, 0
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> "GPSurrogate":
-        tune = self.kernel_ is None or len(y) >= self.retune_growth * self.tuned_at_
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.gaussian_process import GaussianProcessRegressor
+        from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+
+        tune = self.kernel_ is None or self.retune_growth * self.tuned_at_ <= len(y) <= self.retune_until
         kernel = self.kernel_ if self.kernel_ is not None else (
             ConstantKernel(1.0, (1e-3, 1e3)) * RBF(2.0, (0.1, 100.0)) + WhiteKernel(0.1, (1e-6, 1.0)))
         with warnings.catch_warnings():  # hyperparameters at a bound are fine here

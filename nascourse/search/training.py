@@ -110,8 +110,10 @@ class TrainingObjective:
         return _loaders(self.dataset, self.image_size, self.n_train, self.n_valid, self.batch_size, self.seed)
 
     def warm_up(self) -> int:
-        """Load the data into this process's cache (e.g. on every worker before timing);
-        returns the number of training images."""
+        """Load the data into this process's cache and do torch's one-off initialisation
+        (its first optimiser imports the compiler stack, seconds of CPU): run it on every
+        worker before timing anything. Returns the number of training images."""
+        torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
         return len(self.loaders().train.dataset)
 
     def __call__(self, cell: nb201.Cell | str, epochs: int | float | None = None) -> dict:
