@@ -106,7 +106,7 @@ def _path_lengths(kept: np.ndarray) -> np.ndarray:
 
 def _min_path(kept: np.ndarray) -> np.ndarray:
     lengths = _path_lengths(kept)
-    return np.where(np.isnan(lengths).all(axis=1), NO_PATH, np.nanmin(np.nan_to_num(lengths, nan=np.inf), axis=1))
+    return np.where(np.isnan(lengths).all(axis=1), NO_PATH, np.nan_to_num(lengths, nan=np.inf).min(axis=1))
 
 
 def _max_path(kept: np.ndarray) -> np.ndarray:
