@@ -1,0 +1,126 @@
+"""GENNAPE's predictor: regression heads weighted by fuzzy cluster membership (chapter 08,
+section on the ensemble).
+
+Fuzzy c-means splits the (standardised) embeddings of the training family into ``c``
+overlapping clusters. There is one small MLP head per cluster, and a network with
+embedding ``z`` and memberships ``u_k(z)`` is predicted as ``y(z) = sum_k u_k(z) h_k(z)``.
+All heads are trained together on the weighted sum, so each one specialises in its own
+region of the embedding space; a network of an unseen family is predicted by the heads of
+the regions it falls into. Labels go through :class:`~nascourse.gennape.transform.FlopsTransform`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from nascourse.gennape.fuzzy import FuzzyCMeans
+from nascourse.gennape.transform import FlopsTransform
+from nascourse.train import default_device
+
+
+class HeadEnsemble(nn.Module):
+    """``n_heads`` MLPs (``embedding -> hidden -> 1``) and their membership-weighted sum."""
+
+    def __init__(self, embedding: int, n_heads: int, hidden: int = 32):
+        super().__init__()
+        self.heads = nn.ModuleList(nn.Sequential(nn.Linear(embedding, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+                                   for _ in range(n_heads))
+
+    def forward(self, z: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        outputs = torch.cat([head(z) for head in self.heads], dim=1)
+        return (outputs * u).sum(dim=1)
+
+
+def _positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+class GennapeRegressor:
+    """Embeddings -> accuracy, the GENNAPE way.
+
+    ``n_clusters`` heads weighted by fuzzy c-means memberships (``n_clusters=1``: one plain
+    head, the ablation without the ensemble); labels transformed with FLOPs when
+    ``use_flops``. :meth:`fit` trains on a source family, :meth:`fine_tune` continues
+    training on a few labelled networks of a target family, :meth:`predict` returns
+    accuracies. Fitted attributes: ``scaler_mean_``, ``scaler_std_`` (of the embeddings),
+    ``fcm_`` (or ``None``), ``transform_``, ``model_``.
+    """
+
+    def __init__(self, n_clusters: int = 4, m: float = 2.0, hidden: int = 32, epochs: int = 300,
+                 fine_tune_epochs: int = 100, lr: float = 3e-3, weight_decay: float = 1e-4,
+                 use_flops: bool = True, random_state: int = 0):
+        self.n_clusters = n_clusters
+        self.m = m
+        self.hidden = hidden
+        self.epochs = epochs
+        self.fine_tune_epochs = fine_tune_epochs
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.use_flops = use_flops
+        self.random_state = random_state
+
+    def _inputs(self, Z) -> tuple[torch.Tensor, torch.Tensor]:
+        Z = np.asarray(Z, dtype=np.float64)
+        if Z.ndim != 2 or Z.shape[1] != len(self.scaler_mean_):
+            raise ValueError(f"embeddings must be an array of shape (networks, {len(self.scaler_mean_)}), got {Z.shape}")
+        scaled = (Z - self.scaler_mean_) / self.scaler_std_
+        u = np.ones((len(Z), 1)) if self.fcm_ is None else self.fcm_.predict_proba(scaled)
+        device = default_device()
+        return (torch.as_tensor(scaled, dtype=torch.float32, device=device),
+                torch.as_tensor(u, dtype=torch.float32, device=device))
+
+    def _train(self, Z, y: np.ndarray, epochs: int) -> None:
+        z, u = self._inputs(Z)
+        target = torch.as_tensor(y, dtype=torch.float32, device=z.device)
+        optimiser = torch.optim.Adam(self.model_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        self.model_.train()
+        for _ in range(epochs):
+            loss = nn.functional.mse_loss(self.model_(z, u), target)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+        self.model_.eval()
+
+    def fit(self, Z, accuracy, flops=None) -> "GennapeRegressor":
+        """Cluster the embeddings ``Z`` (networks x dims) and train the heads on ``accuracy``."""
+        Z = np.asarray(Z, dtype=np.float64)
+        if Z.ndim != 2 or len(Z) != len(np.atleast_1d(accuracy)):
+            raise ValueError(f"Z must be 2-D with one row per accuracy, got shape {Z.shape} for "
+                             f"{len(np.atleast_1d(accuracy))} labels")
+        c = _positive_int("n_clusters", self.n_clusters)
+        epochs = _positive_int("epochs", self.epochs)
+        self.transform_ = FlopsTransform(self.use_flops)
+        y = self.transform_.fit_transform(accuracy, flops)
+        self.scaler_mean_, self.scaler_std_ = Z.mean(axis=0), Z.std(axis=0) + 1e-8
+        scaled = (Z - self.scaler_mean_) / self.scaler_std_
+        self.fcm_ = None if c == 1 else FuzzyCMeans(c, m=self.m, random_state=self.random_state).fit(scaled)
+        torch.manual_seed(self.random_state)
+        self.model_ = HeadEnsemble(Z.shape[1], c, _positive_int("hidden", self.hidden)).to(default_device())
+        self._train(Z, y, epochs)
+        return self
+
+    def fine_tune(self, Z, accuracy, flops=None) -> "GennapeRegressor":
+        """Refit the label standardisation on a target family's labels and train the heads on
+        them for ``fine_tune_epochs`` more steps (clusters and embedding scaling unchanged)."""
+        if not hasattr(self, "model_"):
+            raise RuntimeError("call fit before fine_tune")
+        y = self.transform_.fit_transform(accuracy, flops)
+        torch.manual_seed(self.random_state)
+        self._train(Z, y, _positive_int("fine_tune_epochs", self.fine_tune_epochs))
+        return self
+
+    def predict_labels(self, Z) -> np.ndarray:
+        """Standardised (transformed) labels of the networks with embeddings ``Z``."""
+        if not hasattr(self, "model_"):
+            raise RuntimeError("call fit before predict")
+        z, u = self._inputs(Z)
+        with torch.no_grad():
+            return self.model_(z, u).cpu().numpy().astype(np.float64)
+
+    def predict(self, Z, flops=None) -> np.ndarray:
+        """Predicted accuracies (the inverse label transform of :meth:`predict_labels`)."""
+        return self.transform_.inverse_transform(self.predict_labels(Z), flops)

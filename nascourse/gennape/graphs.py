@@ -1,0 +1,374 @@
+"""Computational graphs of any torch network, traced with ``torch.fx`` (chapter 08, first
+section).
+
+A cell encoding (an adjacency matrix and a list of operation names) only means something
+inside its own search space. A *computational graph* (CG) does not depend on a space: its
+nodes are the primitive operations the network actually runs (a convolution, a batch norm,
+a ReLU, an addition, a concatenation, ...) with their attributes (kernel size, stride,
+channels, feature-map size), and its edges are the data flow. :func:`trace` builds it by
+symbolic tracing (``torch.fx``) and one forward pass that records every tensor's shape.
+
+The traced graph is then *simplified* so that what the network computes, not how its
+Python code is written, decides the graph: identities and reshapes that change nothing
+are contracted, a branch multiplied by zero (NAS-Bench-201's ``none``) is removed with
+everything that only feeds it, an addition left with one input is contracted, and
+operations that cannot reach the output are dropped.
+
+:func:`node_features` turns the node attributes into the numeric matrix the encoder
+reads; :func:`batch_graphs` stacks many graphs into one batch of tensors;
+:func:`laplacian_spectrum` gives the eigenvalues the contrastive loss compares;
+:func:`graph_flops` counts multiply-accumulates; :func:`draw_graph` draws a small CG.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass
+from typing import Sequence
+
+import networkx as nx
+import numpy as np
+import torch
+from torch import fx, nn
+
+#: The primitive operation types a CG node can have, in the order of the one-hot features.
+OP_TYPES: tuple[str, ...] = ("input", "output", "conv", "bn", "relu", "avgpool", "maxpool",
+                             "global_avgpool", "linear", "add", "mul", "concat", "slice",
+                             "flatten", "other")
+
+_MODULE_TYPES: tuple[tuple[type, str], ...] = (
+    (nn.Conv2d, "conv"), (nn.BatchNorm2d, "bn"), (nn.ReLU, "relu"), (nn.AvgPool2d, "avgpool"),
+    (nn.MaxPool2d, "maxpool"), (nn.AdaptiveAvgPool2d, "global_avgpool"), (nn.Linear, "linear"),
+    (nn.Flatten, "flatten"), (nn.Identity, "identity"), (nn.Dropout, "identity"),
+)
+_FUNCTION_TYPES: dict = {
+    operator.add: "add", operator.iadd: "add", torch.add: "add", operator.mul: "mul", torch.mul: "mul",
+    torch.cat: "concat", torch.concat: "concat", operator.getitem: "slice", torch.flatten: "flatten",
+    torch.relu: "relu", nn.functional.relu: "relu",
+}
+_METHOD_TYPES: dict[str, str] = {"add": "add", "add_": "add", "mul": "mul", "mul_": "mul",
+                                 "flatten": "flatten", "view": "flatten", "reshape": "flatten",
+                                 "relu": "relu", "relu_": "relu"}
+#: Node features besides the one-hot type: kernel size, stride > 1, grouped convolution,
+#: log2 of input and output channels, log2 of the output feature-map side.
+NUMERIC_FEATURES: tuple[str, ...] = ("kernel", "strided", "grouped", "log_c_in", "log_c_out", "log_hw")
+
+
+def _as_pair(value) -> int:
+    return int(value[0]) if isinstance(value, (tuple, list)) else int(value)
+
+
+def _module_attrs(module: nn.Module) -> tuple[str, dict]:
+    for cls, kind in _MODULE_TYPES:
+        if isinstance(module, cls):
+            break
+    else:
+        return "other", {"target": type(module).__name__}
+    attrs: dict = {}
+    if kind == "conv":
+        attrs = {"kernel": _as_pair(module.kernel_size), "stride": _as_pair(module.stride),
+                 "groups": int(module.groups)}
+    elif kind in ("avgpool", "maxpool"):
+        attrs = {"kernel": _as_pair(module.kernel_size), "stride": _as_pair(module.stride or module.kernel_size)}
+    return kind, attrs
+
+
+def _is_zero_scalar(node: fx.Node) -> bool:
+    """True for ``x * 0`` (NAS-Bench-201's ``none`` operation)."""
+    return any(isinstance(a, (int, float)) and a == 0 for a in node.args[1:2] + node.args[:1])
+
+
+def _record_shapes(graph: fx.Graph, module: nn.Module, x: torch.Tensor) -> None:
+    """Run ``graph`` (traced from ``module``) on ``x`` and store each tensor's shape in
+    ``node.meta["shape"]``; a light interpreter that needs no GraphModule."""
+    modules = dict(module.named_modules())
+    env: dict[str, object] = {}
+
+    def load(arg):
+        return fx.node.map_arg(arg, lambda n: env[n.name])
+
+    for node in graph.nodes:
+        if node.op == "placeholder":
+            result = x
+        elif node.op == "call_module":
+            result = modules[node.target](*load(node.args), **load(node.kwargs))
+        elif node.op == "call_function":
+            result = node.target(*load(node.args), **load(node.kwargs))
+        elif node.op == "call_method":
+            self_arg, *rest = load(node.args)
+            result = getattr(self_arg, node.target)(*rest, **load(node.kwargs))
+        elif node.op == "get_attr":
+            result = module.get_submodule("") if not node.target else _get_attr(module, node.target)
+        else:
+            result = load(node.args[0])
+        env[node.name] = result
+        if isinstance(result, torch.Tensor):
+            node.meta["shape"] = tuple(int(s) for s in result.shape)
+
+
+def _get_attr(module: nn.Module, target: str):
+    owner, _, name = target.rpartition(".")
+    return getattr(module.get_submodule(owner), name)
+
+
+def _shape(node: fx.Node) -> tuple[int, ...] | None:
+    return node.meta.get("shape")
+
+
+def _raw_graph(graph: fx.Graph, module: nn.Module) -> nx.DiGraph:
+    g = nx.DiGraph()
+    modules = dict(module.named_modules())
+    for node in graph.nodes:
+        attrs: dict = {"name": node.name}
+        if node.op == "placeholder":
+            kind = "input"
+        elif node.op == "output":
+            kind = "output"
+        elif node.op == "call_module":
+            kind, extra = _module_attrs(modules[node.target])
+            attrs.update(extra)
+        elif node.op == "call_function":
+            kind = _FUNCTION_TYPES.get(node.target, "other")
+        elif node.op == "call_method":
+            kind = _METHOD_TYPES.get(node.target, "other")
+        else:
+            kind = "constant"
+        if kind == "other" and "target" not in attrs:
+            attrs["target"] = getattr(node.target, "__name__", str(node.target))
+        shape = _shape(node)
+        if shape is not None:
+            attrs["shape"] = shape
+        if kind == "mul" and _is_zero_scalar(node):
+            kind = "zero"
+        g.add_node(node.name, op=kind, **attrs)
+        for source in node.all_input_nodes:
+            g.add_edge(source.name, node.name)
+    return g
+
+
+def _contract(g: nx.DiGraph, v: str) -> None:
+    """Remove ``v`` and join each of its predecessors to each of its successors."""
+    for u in list(g.predecessors(v)):
+        for w in list(g.successors(v)):
+            g.add_edge(u, w)
+    g.remove_node(v)
+
+
+def _simplify(g: nx.DiGraph) -> nx.DiGraph:
+    g = g.copy()
+    g.remove_nodes_from([v for v, d in g.nodes(data=True) if d["op"] == "constant"])
+    inputs = [v for v, d in g.nodes(data=True) if d["op"] == "input"]
+    output = next(v for v, d in g.nodes(data=True) if d["op"] == "output")
+    # A node is constant (zero) when it multiplies by zero or when all its inputs are zero.
+    zero: set[str] = set()
+    for v in nx.topological_sort(g):
+        preds = list(g.predecessors(v))
+        if g.nodes[v]["op"] == "zero" or (preds and v != output and all(u in zero for u in preds)):
+            zero.add(v)
+    g.remove_nodes_from(zero)
+    keep = set(inputs) | {output}
+    for v in list(nx.topological_sort(g)):
+        d = g.nodes[v]
+        same_shape = d["op"] == "flatten" and all(g.nodes[u].get("shape") == d.get("shape") for u in g.predecessors(v))
+        if v not in keep and (d["op"] == "identity" or same_shape or (d["op"] in ("add", "concat")
+                                                                        and g.in_degree(v) == 1)):
+            _contract(g, v)
+    live = set(nx.ancestors(g, output)) | {output}
+    fed = set().union(*(nx.descendants(g, v) | {v} for v in inputs))
+    g.remove_nodes_from([v for v in list(g) if v not in live or v not in fed])
+    return g
+
+
+def _finish(g: nx.DiGraph) -> nx.DiGraph:
+    """Relabel nodes 0..n-1 in topological order and fill in channels and sizes."""
+    order = list(nx.topological_sort(g))
+    out = nx.DiGraph()
+    index = {v: i for i, v in enumerate(order)}
+    for v in order:
+        d = dict(g.nodes[v])
+        shape = d.pop("shape", None)
+        preds = [g.nodes[u].get("shape") for u in g.predecessors(v)]
+        in_shape = next((s for s in preds if s is not None), shape)
+        d["c_out"] = int(shape[1]) if shape is not None and len(shape) > 1 else 0
+        d["c_in"] = int(in_shape[1]) if in_shape is not None and len(in_shape) > 1 else 0
+        d["hw"] = int(shape[-1]) if shape is not None and len(shape) == 4 else 1
+        d["hw_in"] = int(in_shape[-1]) if in_shape is not None and len(in_shape) == 4 else 1
+        out.add_node(index[v], **d)
+    out.add_edges_from((index[u], index[v]) for u, v in g.edges)
+    return out
+
+
+def trace(module: nn.Module, input_shape: Sequence[int] = (1, 3, 32, 32), simplify: bool = True) -> nx.DiGraph:
+    """The computational graph of ``module`` for one input of shape ``input_shape``.
+
+    Nodes are numbered ``0..n-1`` in topological order and carry ``op`` (one of
+    :data:`OP_TYPES`), ``name`` (the fx node), ``c_in``, ``c_out``, ``hw_in``, ``hw`` (input
+    and output channels and feature-map side) and, for convolutions and poolings,
+    ``kernel`` and ``stride`` (and ``groups`` for convolutions). With ``simplify=False`` the
+    graph is the fx graph as traced (see the module docstring for what simplifying does).
+    The module is traced in evaluation mode and restored to its previous mode.
+    """
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"trace needs a torch.nn.Module, got {type(module).__name__} {module!r}")
+    if isinstance(input_shape, (str, bytes)) or not isinstance(input_shape, Sequence):
+        raise TypeError(f"input_shape must be a sequence of positive ints such as (1, 3, 32, 32), got {input_shape!r}")
+    if not input_shape or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in input_shape):
+        raise ValueError(f"input_shape must be a non-empty sequence of positive ints such as (1, 3, 32, 32), "
+                         f"got {tuple(input_shape)!r}")
+    was_training = module.training
+    module.eval()
+    try:
+        graph = fx.Tracer().trace(module)
+        device = next((p.device for p in module.parameters()), torch.device("cpu"))
+        with torch.no_grad():
+            _record_shapes(graph, module, torch.zeros(tuple(input_shape), device=device))
+    finally:
+        module.train(was_training)
+    g = _raw_graph(graph, module)
+    return _finish(_simplify(g) if simplify else g)
+
+
+def count_ops(g: nx.DiGraph, op: str) -> int:
+    """How many nodes of ``g`` have type ``op``."""
+    valid = (*OP_TYPES, "identity", "zero")          # the last two only occur unsimplified
+    if op not in valid:
+        raise ValueError(f"unknown operation type {op!r}; valid types are {list(valid)}")
+    return sum(1 for _, d in g.nodes(data=True) if d["op"] == op)
+
+
+def graph_flops(g: nx.DiGraph) -> float:
+    """Multiply-accumulates of the convolutions and linear layers of ``g``, in millions."""
+    total = 0
+    for _, d in g.nodes(data=True):
+        if d["op"] == "conv":
+            total += d["kernel"] ** 2 * d["c_in"] // d.get("groups", 1) * d["c_out"] * d["hw"] ** 2
+        elif d["op"] == "linear":
+            total += d["c_in"] * d["c_out"]
+    return total / 1e6
+
+
+def node_features(g: nx.DiGraph) -> np.ndarray:
+    """One row per node: one-hot of the type (:data:`OP_TYPES`) then :data:`NUMERIC_FEATURES`,
+    all scaled to about [0, 1]."""
+    rows = np.zeros((g.number_of_nodes(), len(OP_TYPES) + len(NUMERIC_FEATURES)), dtype=np.float32)
+    for v, d in g.nodes(data=True):
+        op = d["op"] if d["op"] in OP_TYPES else "other"
+        rows[v, OP_TYPES.index(op)] = 1.0
+        rows[v, len(OP_TYPES):] = (d.get("kernel", 0) / 7, float(d.get("stride", 1) > 1),
+                                   float(d.get("groups", 1) > 1), math.log2(d["c_in"] + 1) / 10,
+                                   math.log2(d["c_out"] + 1) / 10, math.log2(d["hw"]) / 6)
+    return rows
+
+
+@dataclass
+class GraphBatch:
+    """Many graphs as one disjoint union: node features ``x`` (nodes x features), edges
+    ``edge_index`` (2 x edges, source row first), ``graph`` (the graph of each node)."""
+
+    x: torch.Tensor
+    edge_index: torch.Tensor
+    graph: torch.Tensor
+    num_graphs: int
+
+    def to(self, device: torch.device | str) -> "GraphBatch":
+        """The same batch on ``device``."""
+        return GraphBatch(self.x.to(device), self.edge_index.to(device), self.graph.to(device), self.num_graphs)
+
+    def subset(self, indices: Sequence[int]) -> "GraphBatch":
+        """The batch of the graphs at ``indices``, in that order."""
+        indices = torch.as_tensor(np.asarray(indices, dtype=np.int64), device=self.x.device)
+        if indices.numel() and (indices.min() < 0 or indices.max() >= self.num_graphs):
+            raise ValueError(f"graph indices must lie in 0..{self.num_graphs - 1}")
+        new_id = torch.full((self.num_graphs,), -1, dtype=torch.long, device=self.x.device)
+        new_id[indices] = torch.arange(len(indices), device=self.x.device)
+        keep = new_id[self.graph] >= 0
+        # nodes in the order of the new graph ids, so that each graph stays contiguous
+        nodes = torch.nonzero(keep).squeeze(1)
+        nodes = nodes[torch.argsort(new_id[self.graph[nodes]], stable=True)]
+        node_map = torch.full((len(self.graph),), -1, dtype=torch.long, device=self.x.device)
+        node_map[nodes] = torch.arange(len(nodes), device=self.x.device)
+        edges = self.edge_index[:, keep[self.edge_index[0]]]
+        return GraphBatch(self.x[nodes], node_map[edges], new_id[self.graph[nodes]], len(indices))
+
+
+def batch_graphs(graphs: Sequence[nx.DiGraph]) -> GraphBatch:
+    """Stack the graphs (numbered ``0..n-1`` as :func:`trace` numbers them) into one batch."""
+    if isinstance(graphs, nx.Graph) or not isinstance(graphs, Sequence) or not graphs:
+        raise TypeError(f"batch_graphs needs a non-empty sequence of networkx graphs, got {type(graphs).__name__}")
+    xs, edges, ids, offset = [], [], [], 0
+    for i, g in enumerate(graphs):
+        if not isinstance(g, nx.DiGraph):
+            raise TypeError(f"graph {i} is a {type(g).__name__}, not a networkx.DiGraph from trace()")
+        xs.append(node_features(g))
+        e = np.array(list(g.edges), dtype=np.int64).reshape(-1, 2).T + offset
+        edges.append(e)
+        ids.append(np.full(g.number_of_nodes(), i, dtype=np.int64))
+        offset += g.number_of_nodes()
+    return GraphBatch(torch.from_numpy(np.concatenate(xs)), torch.from_numpy(np.concatenate(edges, axis=1)),
+                      torch.from_numpy(np.concatenate(ids)), len(graphs))
+
+
+def laplacian_spectrum(g: nx.DiGraph, k: int = 32) -> np.ndarray:
+    """The ``k`` largest eigenvalues of the Laplacian ``D - A`` of ``g`` taken as undirected,
+    in decreasing order, padded with zeros when ``g`` has fewer than ``k`` nodes."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a positive int, got {k!r}")
+    index = {v: i for i, v in enumerate(g)}
+    a = np.zeros((len(index), len(index)))
+    for u, v in g.edges:
+        if u != v:
+            a[index[u], index[v]] = a[index[v], index[u]] = 1.0
+    eigenvalues = np.linalg.eigvalsh(np.diag(a.sum(axis=1)) - a)[::-1]
+    out = np.zeros(int(k))
+    out[: min(k, len(eigenvalues))] = eigenvalues[:k]
+    return out
+
+
+#: Colours of the operation types in :func:`draw_graph`.
+OP_COLOURS: dict[str, str] = {"input": "#bbbbbb", "output": "#bbbbbb", "conv": "#4c72b0", "bn": "#dd8452",
+                              "relu": "#55a868", "avgpool": "#c44e52", "maxpool": "#8172b3",
+                              "global_avgpool": "#937860", "linear": "#da8bc3", "add": "#8c8c8c",
+                              "mul": "#8c8c8c", "concat": "#ccb974", "slice": "#64b5cd",
+                              "flatten": "#bbbbbb", "other": "#ffffff"}
+
+
+def node_label(d: dict) -> str:
+    """A short label: the type, with kernel and stride for convolutions and poolings."""
+    if d["op"] == "conv":
+        return f"conv{d['kernel']}x{d['kernel']}" + (f"/{d['stride']}" if d["stride"] > 1 else "")
+    if d["op"] in ("avgpool", "maxpool"):
+        return f"{d['op'][:3]}{d['kernel']}" + (f"/{d['stride']}" if d["stride"] > 1 else "")
+    return {"global_avgpool": "gap", "concat": "cat", "output": "out", "input": "in"}.get(d["op"], d["op"])
+
+
+def draw_graph(g: nx.DiGraph, ax=None, title: str | None = None, labels: bool = True):
+    """Draw a (small) CG top to bottom, nodes coloured by type; returns the axes."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 8))
+    depth: dict[int, int] = {}
+    for v in nx.topological_sort(g):
+        depth[v] = 1 + max((depth[u] for u in g.predecessors(v)), default=-1)
+    layers: dict[int, list[int]] = {}
+    for v in sorted(g):
+        layers.setdefault(depth[v], []).append(v)
+    pos: dict[int, tuple[float, float]] = {}
+    for level in sorted(layers):
+        # order each layer by the mean position of the predecessors, so that chains stay in lanes
+        xs = {v: np.mean([pos[u][0] for u in g.predecessors(v)]) if level else 0.0 for v in layers[level]}
+        ordered = sorted(layers[level], key=lambda v: (xs[v], v))
+        pos.update({v: (i - (len(ordered) - 1) / 2, -level) for i, v in enumerate(ordered)})
+    colours = [OP_COLOURS.get(g.nodes[v]["op"], "#ffffff") for v in g]
+    nx.draw_networkx_edges(g, pos, ax=ax, arrowsize=6, width=0.6, node_size=120)
+    nx.draw_networkx_nodes(g, pos, ax=ax, node_color=colours, node_size=120, edgecolors="k", linewidths=0.4)
+    if labels:
+        nx.draw_networkx_labels(g, {v: (x + 0.18, y) for v, (x, y) in pos.items()},
+                                {v: node_label(g.nodes[v]) for v in g}, ax=ax, font_size=5,
+                                horizontalalignment="left")
+    xs = [x for x, _ in pos.values()]
+    ax.set_xlim(min(xs) - 0.5, max(xs) + 1.2)          # room for the labels right of the last lane
+    ax.set_title(title or f"{g.number_of_nodes()} nodes, {g.number_of_edges()} edges", fontsize=9)
+    ax.axis("off")
+    return ax

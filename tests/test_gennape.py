@@ -1,0 +1,257 @@
+"""Tests of nascourse.gennape: tracing every network family, the contrastive loss on a
+hand-made batch, fuzzy c-means against scikit-fuzzy, the label transform, the encoder,
+the ensemble, and bad input."""
+
+import math
+
+import networkx as nx
+import numpy as np
+import pytest
+import skfuzzy
+import torch
+from torch import nn
+
+from nascourse.gennape import (FlopsTransform, FuzzyCMeans, GennapeRegressor, GraphEncoder, batch_graphs,
+                               count_ops, embed, graph_flops, laplacian_spectrum, memberships, node_features,
+                               pretrain, structural_nt_xent, structural_similarity, trace)
+from nascourse.gennape.graphs import OP_TYPES
+from nascourse.nn import nb201_network
+from nascourse.nn.nb101 import nb101_network
+from nascourse.spaces import grammar, nb101, nb201
+
+BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+NB101_CELL = nb101.Cell([[0, 1, 1, 0, 1], [0, 0, 0, 1, 0], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0]],
+                        ["input", "conv1x1-bn-relu", "maxpool3x3", "conv3x3-bn-relu", "output"])
+
+
+def n_convs(module: nn.Module) -> int:
+    return sum(isinstance(m, nn.Conv2d) for m in module.modules())
+
+
+def ops_of(g: nx.DiGraph) -> list[str]:
+    return [d["op"] for _, d in g.nodes(data=True)]
+
+
+# ----------------------------------------------------------------- tracing
+
+
+def test_trace_nb201(one_torch_thread):
+    net = nb201_network(nb201.Cell.from_str(BEST), C=8, N=1)
+    g = trace(net)
+    assert nx.is_directed_acyclic_graph(g) and sorted(g) == list(range(g.number_of_nodes()))
+    assert count_ops(g, "conv") == n_convs(net) == 1 + 3 * 5 + 2 * 3   # stem, 3 cells, 2 reductions
+    assert ops_of(g)[0] == "input" and ops_of(g)[-1] == "output"
+    assert "identity" not in ops_of(g) and "zero" not in ops_of(g)
+    assert count_ops(g, "avgpool") == 2                 # the two reduction shortcuts
+    stem = g.nodes[1]
+    assert (stem["op"], stem["kernel"], stem["c_in"], stem["c_out"], stem["hw"]) == ("conv", 3, 3, 8, 32)
+    strided = [d for _, d in g.nodes(data=True) if d["op"] == "conv" and d["stride"] == 2]
+    assert sorted(d["hw"] for d in strided) == [8, 16]
+
+
+def test_trace_nb201_removes_what_multiplies_by_zero(one_torch_thread):
+    # node 2 reaches the output only through 'none': its 3x3 convolution computes nothing used
+    cell = nb201.Cell.from_str("|nor_conv_1x1~0|+|nor_conv_3x3~0|none~1|+|skip_connect~0|nor_conv_1x1~1|none~2|")
+    net = nb201_network(cell, C=8, N=1)
+    g = trace(net)
+    raw = trace(net, simplify=False)
+    assert count_ops(raw, "conv") == n_convs(net) and "zero" in ops_of(raw)
+    assert count_ops(g, "conv") == n_convs(net) - 3      # one dead 3x3 convolution per cell
+    cell_kernels = [d["kernel"] for _, d in g.nodes(data=True) if d["op"] == "conv" and d["c_in"] == d["c_out"]
+                    and d["stride"] == 1 and d["kernel"] == 3]
+    assert len(cell_kernels) == 2                         # only the reduction blocks' conv_b are 3x3
+
+
+def test_trace_nb101(one_torch_thread):
+    net = nb101_network(NB101_CELL, C=8, cells_per_stack=1)
+    g = trace(net)
+    assert count_ops(g, "conv") == n_convs(net)
+    assert count_ops(g, "maxpool") == 3 + 2               # one per cell, two between stacks
+    assert count_ops(g, "concat") == 3                    # the output of each cell
+    assert nx.is_directed_acyclic_graph(g)
+
+
+def test_trace_grammar_network(one_torch_thread):
+    tree = grammar.GRAMMAR.parse("net(stage(res(sepconv3x3)), stage(par(conv3x3, avgpool)), stage(identity))")
+    net = grammar.build(tree, width=8)
+    g = trace(net)
+    assert count_ops(g, "conv") == n_convs(net) == 1 + 2 + 1 + 2
+    grouped = [d for _, d in g.nodes(data=True) if d["op"] == "conv" and d["groups"] > 1]
+    assert len(grouped) == 1 and grouped[0]["groups"] == 8
+
+
+def test_trace_keeps_module_mode_and_features():
+    net = nb201_network(nb201.Cell.from_str(BEST), C=8, N=1).train()
+    g = trace(net)
+    assert net.training
+    x = node_features(g)
+    assert x.shape == (g.number_of_nodes(), len(OP_TYPES) + 6)
+    assert np.allclose(x[:, :len(OP_TYPES)].sum(axis=1), 1.0) and np.isfinite(x).all()
+    assert graph_flops(g) > 0
+
+
+def test_batch_and_subset():
+    graphs = [trace(nb201_network(nb201.Cell.from_index(i), C=8, N=1)) for i in (0, 100, 5000)]
+    batch = batch_graphs(graphs)
+    assert batch.num_graphs == 3 and len(batch.x) == sum(g.number_of_nodes() for g in graphs)
+    sub = batch.subset([2, 0])
+    again = batch_graphs([graphs[2], graphs[0]])
+    assert torch.equal(sub.x, again.x)
+    assert sorted(map(tuple, sub.edge_index.T.tolist())) == sorted(map(tuple, again.edge_index.T.tolist()))
+    assert torch.equal(sub.graph, again.graph)
+
+
+def test_laplacian_spectrum_of_a_path():
+    g = nx.DiGraph([(0, 1), (1, 2)])
+    assert np.allclose(laplacian_spectrum(g, k=4), [3, 1, 0, 0])
+
+
+# ----------------------------------------------------------------- the contrastive loss
+
+
+def test_loss_on_a_hand_made_batch():
+    z = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
+    alpha = torch.tensor([[0.0, 1.0, 0.0], [0.5, 0.0, 0.5], [0.0, 1.0, 0.0]])
+    tau = 0.5
+    # anchor 0: sims to 1 and 2 are 0 and -1; anchor 1: 0 and 0; anchor 2: -1 and 0
+    log_p = lambda own, other: own / tau - math.log(math.exp(own / tau) + math.exp(other / tau))
+    expected = -(log_p(0, -1) + 0.5 * log_p(0, 0) + 0.5 * log_p(0, 0) + log_p(0, -1)) / 3
+    assert structural_nt_xent(z, alpha, tau).item() == pytest.approx(expected, rel=1e-6)
+    # scaling the embeddings changes nothing (cosine similarity)
+    assert structural_nt_xent(3 * z, alpha, tau).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_loss_prefers_embeddings_that_follow_the_structure():
+    alpha = torch.tensor([[0.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 1.0, 0.0]])
+    aligned = torch.tensor([[1.0, 0.0], [1.0, 0.1], [-1.0, 0.0], [-1.0, 0.1]])
+    crossed = torch.tensor([[1.0, 0.0], [-1.0, 0.0], [1.0, 0.1], [-1.0, 0.1]])
+    assert structural_nt_xent(aligned, alpha) < structural_nt_xent(crossed, alpha)
+
+
+def test_structural_similarity():
+    spectra = np.array([[3.0, 1.0], [3.0, 1.1], [6.0, 2.0]])
+    alpha = structural_similarity(spectra)
+    assert torch.allclose(alpha.sum(dim=1), torch.ones(3)) and torch.all(alpha.diagonal() == 0)
+    assert alpha[0, 1] > alpha[0, 2] and alpha[2, 1] > alpha[2, 0]
+
+
+def test_pretraining_lowers_the_loss(one_torch_thread):
+    cells = [nb201.Cell.from_index(i) for i in range(0, 15625, 1500)]
+    cells += [nb101.random_cell(s) for s in range(10)]
+    graphs = [trace(nb201_network(c, C=8, N=1)) if isinstance(c, nb201.Cell) else
+              trace(nb101_network(c, C=8, cells_per_stack=1)) for c in cells]
+    batch = batch_graphs(graphs)
+    spectra = np.array([laplacian_spectrum(g) for g in graphs])
+    torch.manual_seed(0)
+    encoder = GraphEncoder(hidden=16, embedding=8)
+    history = pretrain(encoder, batch, spectra, epochs=15, batch_size=32, seed=0)
+    assert history[-1] < history[0]
+    z = embed(encoder, batch)
+    assert z.shape == (len(graphs), 8) and np.isfinite(z).all()
+    torch.manual_seed(0)
+    twin = GraphEncoder(hidden=16, embedding=8)
+    assert pretrain(twin, batch, spectra, epochs=15, batch_size=32, seed=0) == history
+
+
+# ----------------------------------------------------------------- fuzzy c-means
+
+
+def test_fuzzy_cmeans_matches_scikit_fuzzy():
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(c, 0.6, size=(40, 3)) for c in (-2.0, 0.0, 2.5)])
+    init = rng.random((len(X), 3))
+    ours = FuzzyCMeans(3, m=2.0, tol=1e-6, max_iter=200, init=init).fit(X)
+    centers, u, _, _, jm, p, _ = skfuzzy.cluster.cmeans(X.T, 3, 2.0, error=1e-6, maxiter=200, init=init.T)
+    assert ours.n_iter_ == p
+    np.testing.assert_allclose(ours.cluster_centers_, centers, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(ours.memberships_, u.T, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(ours.objective_, jm, rtol=1e-9)
+    new = rng.normal(0, 2, size=(10, 3))
+    theirs, *_ = skfuzzy.cluster.cmeans_predict(new.T, centers, 2.0, error=1e-6, maxiter=1, init=None)
+    np.testing.assert_allclose(ours.predict_proba(new), memberships(new, centers), rtol=1e-12)
+    assert np.allclose(ours.predict_proba(new).sum(axis=1), 1.0)
+    assert theirs.shape == (3, 10)
+
+
+def test_fuzzy_cmeans_is_seeded_and_monotone():
+    X = np.random.default_rng(1).normal(size=(60, 2))
+    a = FuzzyCMeans(4, random_state=3).fit(X)
+    b = FuzzyCMeans(4, random_state=3).fit(X)
+    assert np.array_equal(a.memberships_, b.memberships_)
+    assert np.all(np.diff(a.objective_) <= 1e-9)
+    assert np.allclose(a.memberships_.sum(axis=1), 1.0)
+
+
+# ----------------------------------------------------------------- label transform and ensemble
+
+
+def test_label_transform_round_trip():
+    acc = np.array([90.0, 92.5, 85.0, 93.7])
+    flops = np.array([10.0, 80.0, 0.0, 200.0])
+    t = FlopsTransform().fit(acc, flops)
+    y = t.transform(acc, flops)
+    assert y.mean() == pytest.approx(0.0, abs=1e-12) and y.std() == pytest.approx(1.0)
+    np.testing.assert_allclose(t.inverse_transform(y, flops), acc, rtol=1e-12)
+    ratio = acc / (np.log10(flops + 1) + 1)
+    np.testing.assert_allclose(y, (ratio - ratio.mean()) / ratio.std())
+    plain = FlopsTransform(use_flops=False).fit(acc)
+    np.testing.assert_allclose(plain.inverse_transform(plain.transform(acc)), acc)
+
+
+def test_regressor_fits_and_is_seeded():
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(80, 5))
+    flops = 10 ** (1.5 + 0.3 * Z[:, 1])           # the embedding knows the size, as a CG's does
+    acc = 90 + Z[:, 0] + 0.1 * rng.normal(size=80)
+    a = GennapeRegressor(n_clusters=3, epochs=200, random_state=0).fit(Z, acc, flops)
+    b = GennapeRegressor(n_clusters=3, epochs=200, random_state=0).fit(Z, acc, flops)
+    pred = a.predict(Z, flops)
+    assert np.array_equal(pred, b.predict(Z, flops))
+    assert np.corrcoef(pred, acc)[0, 1] > 0.9
+    assert np.allclose(a.fcm_.predict_proba((Z - a.scaler_mean_) / a.scaler_std_).sum(axis=1), 1.0)
+    single = GennapeRegressor(n_clusters=1, epochs=50).fit(Z, acc, flops)
+    assert single.fcm_ is None and len(single.model_.heads) == 1
+    single.fine_tune(Z[:20], acc[:20], flops[:20])
+
+
+# ----------------------------------------------------------------- bad input
+
+
+def test_bad_input():
+    net = nb201_network(nb201.Cell.from_str(BEST), C=8, N=1)
+    with pytest.raises(TypeError, match="torch.nn.Module"):
+        trace("not a network")
+    with pytest.raises(ValueError, match="positive ints"):
+        trace(net, input_shape=(1, 3, 0, 32))
+    with pytest.raises(TypeError, match="input_shape"):
+        trace(net, input_shape="1x3x32x32")
+    with pytest.raises(ValueError, match="unknown operation type 'pool'"):
+        count_ops(trace(net), "pool")
+    with pytest.raises(TypeError, match="sequence of networkx graphs"):
+        batch_graphs(trace(net))
+    with pytest.raises(ValueError, match="zero diagonal"):
+        structural_nt_xent(torch.ones(3, 2), torch.ones(3, 3))
+    with pytest.raises(ValueError, match="temperature"):
+        structural_nt_xent(torch.ones(3, 2), torch.zeros(3, 3), temperature=0)
+    with pytest.raises(ValueError, match="one row per graph"):
+        structural_similarity(np.ones(4))
+    with pytest.raises(ValueError, match="n_clusters must be an int in 2..5"):
+        FuzzyCMeans(6).fit(np.ones((5, 2)))
+    with pytest.raises(ValueError, match="fuzziness m"):
+        FuzzyCMeans(2, m=1.0).fit(np.random.default_rng(0).normal(size=(5, 2)))
+    with pytest.raises(ValueError, match="finite"):
+        FuzzyCMeans(2).fit([[0.0, np.nan], [1.0, 1.0]])
+    with pytest.raises(ValueError, match="FLOPs must be >= 0"):
+        FlopsTransform().fit([90.0, 91.0], [-1.0, 5.0])
+    with pytest.raises(ValueError, match="pass flops"):
+        FlopsTransform().fit([90.0, 91.0])
+    with pytest.raises(ValueError, match="got 1 FLOPs values for 2 networks"):
+        FlopsTransform().fit([90.0, 91.0], [5.0])
+    with pytest.raises(TypeError, match="use_flops"):
+        FlopsTransform(use_flops="yes")
+    with pytest.raises(RuntimeError, match="call fit"):
+        FlopsTransform().transform([90.0])
+    with pytest.raises(TypeError, match="GraphBatch"):
+        GraphEncoder()(torch.zeros(3, 21))
+    with pytest.raises(ValueError, match="hidden must be a positive int"):
+        GraphEncoder(hidden=0)
