@@ -187,6 +187,18 @@ def test_zen_uses_only_the_shape_of_the_batch_and_its_seed():
     assert proxies.score(net, x1, names="zen", seed=1)["zen"] != a
 
 
+def test_the_memory_layout_of_the_batch_changes_no_value():
+    # Proxies run in the layout of the caller's batch (channels-last images are faster on a
+    # CPU); the values must not depend on it beyond floating-point rounding.
+    net, (x, y) = small_nb201(), batch(6, (3, 8, 8))
+    plain = proxies.score(net, x.contiguous(), y)
+    channels_last = proxies.score(net, x.contiguous(memory_format=torch.channels_last), y)
+    assert x.contiguous(memory_format=torch.channels_last).stride() != x.contiguous().stride()
+    for name in proxies.NAMES:
+        rel = 1e-3 if name in ("grasp", "plain") else 1e-4   # signed sums that nearly cancel
+        assert channels_last[name] == pytest.approx(plain[name], rel=rel, abs=1e-6), name
+
+
 def test_zen_by_hand_on_a_linear_map_with_a_norm():
     torch.manual_seed(4)
     net = nn.Sequential(nn.Linear(3, 4, bias=False), nn.BatchNorm1d(4))
