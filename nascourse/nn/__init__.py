@@ -1,12 +1,19 @@
 """Torch building blocks (chapter 02 builds a NAS-Bench-201 network; chapter 04 reuses the
 operations in a supernet; chapter 05 scores untrained networks).
 
-``ops`` holds the five cell operations and :func:`count_parameters`; ``nb201`` the
-NAS-Bench-201 cell and macro network, and the parameter count of a cell in closed form.
+``ops`` holds the five cell operations and :func:`count_parameters`; ``nb101`` the
+NAS-Bench-101 network (chapter 08 traces it); ``nb201`` the NAS-Bench-201 cell and macro
+network, and the parameter count of a cell in closed form;
+``supernet`` the one-shot supernet, its discretisation and the evaluation of a cell with
+the shared weights.
 """
 
+from nascourse.nn.nb101 import NB101Cell, NB101Network, nb101_network
 from nascourse.nn.nb201 import NB201Cell, NB201Network, ReductionBlock, nb201_network, nb201_num_params
 from nascourse.nn.ops import OPERATIONS, ReLUConvBN, Zero, count_parameters
+from nascourse.nn.supernet import MixedOp, NB201Supernet, SuperCell, discretise, evaluate_cell, extract_network
 
-__all__ = ["OPERATIONS", "NB201Cell", "NB201Network", "ReLUConvBN", "ReductionBlock", "Zero",
-           "count_parameters", "nb201_network", "nb201_num_params"]
+__all__ = ["OPERATIONS", "MixedOp", "NB101Cell", "NB101Network", "NB201Cell", "NB201Network",
+           "NB201Supernet", "ReLUConvBN", "ReductionBlock", "SuperCell", "Zero", "count_parameters",
+           "discretise", "evaluate_cell", "extract_network", "nb101_network", "nb201_network",
+           "nb201_num_params"]

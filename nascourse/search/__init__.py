@@ -6,7 +6,9 @@ history, :mod:`nascourse.search.blackbox` for the strategies,
 :mod:`nascourse.search.objectives` and :mod:`nascourse.search.training` for benchmark
 look-ups and real training runs, :mod:`nascourse.search.parallel` for running the
 evaluations on a process pool or a Dask cluster, and :mod:`nascourse.search.experiments`
-for comparing strategies over many seeds.
+for comparing strategies over many seeds. One-shot strategies on the NAS-Bench-201
+supernet (DARTS, GDAS, random search with weight sharing, perturbation-based selection)
+are in :mod:`nascourse.search.oneshot`.
 """
 
 from nascourse.search.base import Evaluation, History, NB201Space, executor_slots, run
@@ -18,12 +20,21 @@ from nascourse.search.objectives import BenchmarkObjective
 from nascourse.search.parallel import DaskExecutor, RestartingProcessPool, SimulatedFailures, dask_executor
 
 
+#: One-shot names (chapter 04), imported from :mod:`nascourse.search.oneshot` when first used.
+ONESHOT_NAMES: tuple[str, ...] = ("darts", "gdas", "perturbation_selection", "random_weight_sharing",
+                                  "rank_cells", "run_search", "search_data", "step_memory")
+
+
 def __getattr__(name: str):
-    # The training objective needs torch; importing it only when asked keeps the
-    # benchmark-only strategies (and their worker processes) light.
+    # The training objective and the one-shot strategies need torch; importing them only
+    # when asked keeps the benchmark-only strategies (and their worker processes) light.
     if name == "TrainingObjective":
         from nascourse.search.training import TrainingObjective
         return TrainingObjective
+    if name == "oneshot" or name in ONESHOT_NAMES:
+        import importlib
+        module = importlib.import_module("nascourse.search.oneshot")
+        return module if name == "oneshot" else getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -31,4 +42,4 @@ __all__ = ["ACQUISITIONS", "STRATEGIES", "SURROGATES", "BenchmarkObjective", "Da
            "GPSurrogate", "History", "NB201Space", "RestartingProcessPool", "SimulatedFailures",
            "TrainingObjective", "acquisition", "bayesian_optimisation", "dask_executor", "executor_slots",
            "get_strategy", "hyperband", "hyperband_brackets", "local_search", "random_search",
-           "regularized_evolution", "run", "successive_halving"]
+           "regularized_evolution", "run", "successive_halving", *ONESHOT_NAMES]
