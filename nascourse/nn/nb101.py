@@ -20,15 +20,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from nascourse.nn.nb201 import _check_positive_int
 from nascourse.spaces import nb101
-
-
-def _check_positive_int(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be a positive int, got {type(value).__name__} {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value}")
-    return value
 
 
 def as_cell(cell: nb101.Cell) -> nb101.Cell:
