@@ -29,12 +29,11 @@ def op_id_matrix(cells: Sequence[nb201.Cell]) -> np.ndarray:
     if isinstance(cells, (nb201.Cell, str)) or not isinstance(cells, Sequence):
         raise TypeError("cells must be a sequence of nb201.Cell (for one cell, pass [cell]); "
                         f"got {type(cells).__name__}")
-    index = {op: i for i, op in enumerate(nb201.OPS)}
     rows = []
     for k, cell in enumerate(cells):
         if not isinstance(cell, nb201.Cell):
             raise TypeError(f"cells[{k}] is a {type(cell).__name__}, not an nb201.Cell")
-        rows.append([index[op] for op in cell.ops])
+        rows.append(cell.op_ids())
     return np.array(rows, dtype=np.int64).reshape(len(rows), len(nb201.EDGES))
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from nascourse.gennape.encoder import _positive_int
 from nascourse.gennape.fuzzy import FuzzyCMeans
 from nascourse.gennape.transform import FlopsTransform
 from nascourse.train import default_device
@@ -31,12 +32,6 @@ class HeadEnsemble(nn.Module):
     def forward(self, z: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         outputs = torch.cat([head(z) for head in self.heads], dim=1)
         return (outputs * u).sum(dim=1)
-
-
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 class GennapeRegressor:

@@ -70,8 +70,6 @@ class NB101Cell(nn.Module):
         super().__init__()
         self.cell = as_cell(cell)
         n, m = self.cell.num_nodes, self.cell.matrix
-        if n == 2 and not m[0, 1]:
-            raise ValueError(f"the cell {self.cell!r} connects nothing")
         self.channels = vertex_channels(self.cell, C_in, C_out)
         self.preds = [[u for u in range(1, v) if m[u, v]] for v in range(n)]
         self.projections = nn.ModuleDict({str(v): ConvBNReLU(C_in, self.channels[v], 1)

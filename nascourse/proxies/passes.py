@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nascourse.nn.ops import count_parameters
+
 #: Layers whose weights the per-weight proxies score (as in the pruning literature).
 PRUNABLE = (nn.modules.conv._ConvNd, nn.Linear)
 #: Normalisation layers: bypassed by synflow, measured by zen.
@@ -109,7 +111,7 @@ class Passes:
 
     @cached_property
     def num_params(self) -> int:
-        return sum(p.numel() for p in self.net.parameters())
+        return count_parameters(self.net)
 
     # ------------------------------------------------------------ the shared real-batch pass
     @cached_property

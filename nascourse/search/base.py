@@ -131,13 +131,10 @@ class NB201Space:
         return arch.neighbours()
 
     def encode(self, archs: list[nb201.Cell]) -> np.ndarray:
-        """One-hot encoding: one block of five per edge (30 columns)."""
-        ids = np.array([a.op_ids() for a in archs], dtype=np.int64).reshape(len(archs), len(nb201.EDGES))
-        out = np.zeros((len(archs), len(nb201.EDGES) * len(nb201.OPS)))
-        rows = np.repeat(np.arange(len(archs)), len(nb201.EDGES))
-        cols = (np.arange(len(nb201.EDGES)) * len(nb201.OPS) + ids).ravel()
-        out[rows, cols] = 1.0
-        return out
+        """One-hot encoding: one block of five per edge (30 columns, :func:`nascourse.features.onehot`)."""
+        from nascourse.features import onehot
+
+        return onehot(list(archs)).astype(float)
 
 
 Proposer = Callable[[History], Any]

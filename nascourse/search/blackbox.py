@@ -86,7 +86,7 @@ def regularized_evolution(objective: Callable, budget: int, seed: int = 0, popul
     random members of the population, one mutation, and ageing (the oldest member is
     removed). The defaults are those used for NAS-Bench-201's baseline."""
     for name, value in (("population_size", population_size), ("sample_size", sample_size)):
-        if not isinstance(value, int) or value < 1:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
     proposer = _Evolution(_space(space), as_rng(seed), population_size, sample_size)
     return run(proposer, objective, budget, executor, max_in_flight, callback)
