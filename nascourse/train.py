@@ -46,13 +46,17 @@ def _check_number(name: str, value: float, low: float, low_inclusive: bool,
         raise ValueError(f"{name} must be {bound}, got {value}")
 
 
+def _generators(loader: DataLoader) -> list[torch.Generator]:
+    """The random generators a loader owns: its shuffling's and, if it has one, its batch
+    transform's (such as :class:`nascourse.datasets.RandomCropFlip`)."""
+    owners = (loader, getattr(loader, "collate_fn", None))
+    return [g for g in (getattr(owner, "generator", None) for owner in owners) if isinstance(g, torch.Generator)]
+
+
 def _reseed(loader: DataLoader, seed: int) -> None:
-    """Restart the random generators a loader owns: its shuffling and, if it has one, its
-    batch transform's (such as :class:`nascourse.datasets.RandomCropFlip`)."""
-    for owner in (loader, getattr(loader, "collate_fn", None)):
-        generator = getattr(owner, "generator", None)
-        if isinstance(generator, torch.Generator):
-            generator.manual_seed(seed)
+    """Restart the random generators a loader owns (:func:`_generators`)."""
+    for generator in _generators(loader):
+        generator.manual_seed(seed)
 
 
 def evaluate(net: nn.Module, loader: DataLoader,

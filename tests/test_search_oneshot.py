@@ -39,6 +39,23 @@ def test_search_data_splits_in_two_disjoint_halves():
     assert x.shape == (8, 3, 8, 8)
 
 
+def test_augmented_runs_are_seeded_and_resume_exactly(data, tmp_path):
+    # A batch transform with its own generator (random crops and flips) is reseeded with the
+    # run and saved in the checkpoint, like the loaders' shuffling.
+    from nascourse.datasets import RandomCropFlip
+
+    train = DataLoader(data.train.dataset, batch_size=8, shuffle=True, generator=torch.Generator(),
+                       collate_fn=RandomCropFlip(seed=123, pad=1))
+    augmented = oneshot.SearchData(train, data.valid)
+    path = tmp_path / "augmented.pt"
+    straight = oneshot.run_search("darts", augmented, **tiny(epochs=3))
+    assert np.array_equal(oneshot.run_search("darts", augmented, **tiny(epochs=3)).trajectory, straight.trajectory)
+    oneshot.run_search("darts", augmented, checkpoint=path, stop_after=1, **tiny(epochs=3))
+    train.collate_fn.generator.manual_seed(999)          # whatever state it is left in
+    resumed = oneshot.run_search("darts", augmented, checkpoint=path, **tiny(epochs=3))
+    assert np.array_equal(resumed.trajectory, straight.trajectory)
+
+
 @pytest.mark.parametrize("kwargs, error, match", [
     ({"dataset": "mnist"}, ValueError, "valid choices"),
     ({"n_images": 1}, ValueError, "n_images"),

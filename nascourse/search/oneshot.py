@@ -39,7 +39,7 @@ from torch.utils.data import DataLoader, Subset, TensorDataset
 from nascourse import datasets
 from nascourse.nn.supernet import NUM_EDGES, NUM_OPS, NB201Supernet, discretise, evaluate_cell
 from nascourse.spaces.nb201 import OPS, Cell, random_cell
-from nascourse.train import default_device, tqdm
+from nascourse.train import _generators, _reseed, default_device, tqdm
 
 #: The one-shot methods that train a supernet with :func:`run_search`.
 METHODS: tuple[str, ...] = ("darts", "gdas", "rsws")
@@ -347,10 +347,6 @@ def _in_order(loader: DataLoader) -> DataLoader:
     return DataLoader(loader.dataset, batch_size=loader.batch_size, shuffle=False)
 
 
-def _generator_of(loader: DataLoader) -> torch.Generator | None:
-    generator = getattr(loader, "generator", None)
-    return generator if isinstance(generator, torch.Generator) else None
-
 
 # ----- the search loop ------------------------------------------------------------------------------
 def _settings(method: str, epochs: int, C: int, N: int, order: int, seed: int, w_lr: float, w_lr_min: float,
@@ -418,8 +414,7 @@ def run_search(method: str, data: tuple[DataLoader, DataLoader], epochs: int = 1
     sampler = torch.Generator().manual_seed(seed)
     loaders = [train_loader, valid_loader]
     for offset, loader in enumerate(loaders):
-        if _generator_of(loader) is not None:
-            _generator_of(loader).manual_seed(seed + offset)
+        _reseed(loader, seed + offset)
     steps = min(len(train_loader), len(valid_loader))
     history: list[dict[str, float]] = []
     trajectory = [net.mixing_weights().detach().cpu()]
@@ -434,9 +429,9 @@ def run_search(method: str, data: tuple[DataLoader, DataLoader], epochs: int = 1
         w_opt.load_state_dict(state["w_opt"])
         a_opt.load_state_dict(state["a_opt"])
         sampler.set_state(state["sampler"])
-        for loader, rng in zip(loaders, state["loaders"]):
-            if _generator_of(loader) is not None and rng is not None:
-                _generator_of(loader).set_state(rng)
+        for loader, states in zip(loaders, state["loaders"]):
+            for generator, rng in zip(_generators(loader), states):
+                generator.set_state(rng)
         history, trajectory = list(state["history"]), list(state["trajectory"])
 
     first = len(history)
@@ -489,8 +484,7 @@ def run_search(method: str, data: tuple[DataLoader, DataLoader], epochs: int = 1
             save_checkpoint({"settings": settings, "steps_per_epoch": steps, "supernet": net.state_dict(),
                              "w_opt": w_opt.state_dict(), "a_opt": a_opt.state_dict(),
                              "sampler": sampler.get_state(),
-                             "loaders": [None if _generator_of(d) is None else _generator_of(d).get_state()
-                                         for d in loaders],
+                             "loaders": [[g.get_state() for g in _generators(d)] for d in loaders],
                              "history": history, "trajectory": trajectory}, checkpoint)
     bar.close()
     return SearchResult(method, net, history, torch.stack(trajectory).numpy(), steps, epochs, settings)
