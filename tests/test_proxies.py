@@ -19,12 +19,13 @@ from torch import nn
 
 from nascourse import bench, proxies
 from nascourse.nn import nb201_network, nb201_num_params
-from nascourse.proxies.passes import ProxyError
+from nascourse.proxies.passes import ProxyError, WindowSumAvgPool2d, use_window_sums
 from nascourse.spaces import nb201
 
 REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 BEST_CELL = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+POOL_CELL = "|avg_pool_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|nor_conv_3x3~0|skip_connect~1|avg_pool_3x3~2|"
 
 
 def batch(n=8, shape=(3, 8, 8), classes=3, seed=0):
@@ -130,6 +131,56 @@ def test_grasp_is_minus_theta_hessian_gradient():
     assert proxies.score(net, x, y, names="grasp")["grasp"] == pytest.approx(expected, rel=1e-4)
 
 
+def test_grasp_through_average_pooling_equals_the_plain_double_backward():
+    # The shared pass computes stride-1 average pooling by matrix products; grasp must be
+    # what a double backward through torch's own pooling layers gives (float64: no rounding).
+    net, (x, y) = small_nb201(POOL_CELL).double().train(), batch(8)
+    x = x.double()
+    weights = [m.weight for m in net.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+    grads = torch.autograd.grad(F.cross_entropy(net(x), y), weights, create_graph=True)
+    hg = torch.autograd.grad(sum((g.detach() * g).sum() for g in grads), weights)
+    expected = -sum((w * h).sum() for w, h in zip(weights, hg)).item()
+    assert any(type(m) is nn.AvgPool2d for m in net.modules())
+    assert proxies.score(net, x, y, names="grasp")["grasp"] == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("kernel, padding, include_pad, ceil, shape", [
+    (3, 1, False, False, (2, 3, 8, 8)),       # NAS-Bench-201's avg_pool_3x3
+    (3, 1, True, False, (2, 3, 7, 5)),
+    (5, 2, False, True, (1, 2, 9, 6)),
+    ((3, 5), (1, 0), False, False, (2, 2, 6, 7)),
+    (2, 0, True, False, (3, 5, 5)),           # an unbatched (C, H, W) input
+])
+def test_window_sum_pooling_equals_avgpool2d_to_second_order(kernel, padding, include_pad, ceil, shape):
+    torch_pool = nn.AvgPool2d(kernel, stride=1, padding=padding, count_include_pad=include_pad, ceil_mode=ceil)
+    ours = use_window_sums(nn.Sequential(nn.AvgPool2d(kernel, stride=1, padding=padding,
+                                                      count_include_pad=include_pad, ceil_mode=ceil)))[0]
+    assert type(ours) is WindowSumAvgPool2d and isinstance(ours, nn.AvgPool2d)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(shape, generator=gen, dtype=torch.float64, requires_grad=True)
+    v = torch.randn(torch_pool(x).shape, generator=gen, dtype=torch.float64)
+
+    def derivatives(pool):
+        out = pool(x)
+        (g,) = torch.autograd.grad((out * out * v).sum(), x, create_graph=True)
+        (gg,) = torch.autograd.grad((g * g).sum(), x)
+        return out, g, gg
+
+    for a, b in zip(derivatives(ours), derivatives(torch_pool)):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+    if x.dim() == 4:
+        last = x.detach().contiguous(memory_format=torch.channels_last)
+        torch.testing.assert_close(ours(last), torch_pool(last), rtol=1e-12, atol=1e-12)
+
+
+def test_window_sums_replace_only_what_they_compute_exactly():
+    net = nn.Sequential(nn.AvgPool2d(3, 1, 1), nn.AvgPool2d(2, stride=2), nn.AvgPool2d(3, 1, 1, divisor_override=4),
+                        nn.MaxPool2d(3, 1, 1))
+    kinds = [type(m) for m in use_window_sums(net).modules()]
+    assert kinds[1:] == [WindowSumAvgPool2d, nn.AvgPool2d, nn.AvgPool2d, nn.MaxPool2d]
+    assert type(use_window_sums(net, on=False)[0]) is nn.AvgPool2d
+
+
 def test_fisher_of_a_single_linear_layer():
     torch.manual_seed(2)
     net = nn.Linear(5, 4)
@@ -217,11 +268,12 @@ def test_zen_by_hand_on_a_linear_map_with_a_norm():
 # ---------------------------------------------------------------- the guarantees
 def snapshot(net):
     return ({k: v.clone() for k, v in net.state_dict().items()},
-            [m.training for m in net.modules()], [p.requires_grad for p in net.parameters()])
+            [(type(m), m.training) for m in net.modules()], [p.requires_grad for p in net.parameters()])
 
 
-def test_score_never_changes_the_callers_network():
-    net = small_nb201()
+@pytest.mark.parametrize("cell", [BEST_CELL, POOL_CELL])
+def test_score_never_changes_the_callers_network(cell):
+    net = small_nb201(cell)
     net.eval()
     net.cells[0].train()                      # a mixed mode, to be restored exactly
     net.stem[0].weight.requires_grad_(False)

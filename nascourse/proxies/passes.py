@@ -57,6 +57,61 @@ def private_copy(net: nn.Module) -> nn.Module:
                         f"cannot be deep-copied: {err}") from err
 
 
+def use_window_sums(net: nn.Module, on: bool = True) -> nn.Module:
+    """Switch every stride-1 :class:`torch.nn.AvgPool2d` of ``net`` (a private copy) to
+    :class:`WindowSumAvgPool2d` (``on``) or back; returns ``net``."""
+    for module in net.modules():
+        if on and WindowSumAvgPool2d.can_replace(module):
+            module.__class__ = WindowSumAvgPool2d    # a subclass with the same state
+        elif not on and type(module) is WindowSumAvgPool2d:
+            module.__class__ = nn.AvgPool2d
+    return net
+
+
+class WindowSumAvgPool2d(nn.AvgPool2d):
+    """:class:`torch.nn.AvgPool2d` at stride 1, computed by two matrix products.
+
+    Along each axis, a 0/1 band matrix sums every window of the zero-padded input, so the
+    window sums are ``R @ x @ C``; the divisor is the window size or, with
+    ``count_include_pad=False``, the number of real pixels in each window (the same sums
+    over an image of ones, ``outer(R 1, 1 C)``). The values equal ``AvgPool2d``'s up to
+    floating-point rounding; the gain is in differentiation: the backward pass of a matrix
+    product is a matrix product, so the double backward that grasp's Hessian-gradient
+    product needs is several times cheaper than through the CPU pooling kernels. The shared
+    pass on the real batch uses it (:func:`use_window_sums`); as a subclass, it still
+    passes every ``isinstance`` check (the operation count among them).
+    """
+
+    @staticmethod
+    def can_replace(module: nn.Module) -> bool:
+        """Whether ``module`` is an ``AvgPool2d`` this class computes exactly (stride 1, no
+        divisor override)."""
+        return (type(module) is nn.AvgPool2d and module.divisor_override is None
+                and _pair(module.stride) == (1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        (kh, kw), (ph, pw) = _pair(self.kernel_size), _pair(self.padding)
+        rows = _window_matrix(x.shape[-2], kh, ph, x).T      # (H_out, H)
+        cols = _window_matrix(x.shape[-1], kw, pw, x)        # (W, W_out)
+        total = rows @ x @ cols
+        if self.count_include_pad or (ph, pw) == (0, 0):
+            return total / (kh * kw)
+        return total / torch.outer(rows.sum(1), cols.sum(0))
+
+
+def _pair(value) -> tuple[int, int]:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+
+
+def _window_matrix(size: int, kernel: int, pad: int, like: torch.Tensor) -> torch.Tensor:
+    """The (size, out) 0/1 matrix whose column j marks the inputs of window j (stride 1,
+    ``pad`` zeros on each side): ``x @ M`` sums every window along the last axis."""
+    out = size + 2 * pad - kernel + 1
+    i = torch.arange(size, device=like.device)[:, None]
+    start = torch.arange(out, device=like.device)[None, :] - pad
+    return ((i >= start) & (i < start + kernel)).to(like.dtype)
+
+
 def prunable_layers(net: nn.Module) -> list[nn.Module]:
     """The convolution and linear layers of ``net``, in module order."""
     return [m for m in net.modules() if isinstance(m, PRUNABLE)]
@@ -131,6 +186,12 @@ class Passes:
         for w in weights:
             w.requires_grad_(True)
         x = self.inputs.to(self.device, self.dtype).clone()
+        if "hessian" in self.needs:
+            # grasp differentiates twice, which on a CPU is several times faster through
+            # window sums than through pooling kernels, and in the default memory layout
+            # than in channels-last (the layout of the shipped CIFAR-10 batches)
+            use_window_sums(net)
+            x = x.contiguous()
         if "jacobian" in self.needs:
             x.requires_grad_(True)
         recorder = _Recorder(net, layers, fisher="fisher" in self.needs,
@@ -158,7 +219,9 @@ class Passes:
         if want_grads:
             out.update(_loss_backward(F.cross_entropy(logits, targets), weights, recorder.acts,
                                       hessian="hessian" in self.needs))
-        self._spare = net          # zen re-initialises every weight, so it may reuse this copy
+        # zen re-initialises every weight, so it may reuse this copy; it only runs forward,
+        # where the pooling kernels are the faster ones
+        self._spare = use_window_sums(net, on=False)
         return out
 
     # ------------------------------------------------------------ data-independent passes
