@@ -10,6 +10,7 @@ code runs on a GPU when there is one and on the CPU otherwise.
 from __future__ import annotations
 
 import time
+from typing import Any, Iterable
 
 import torch
 import torch.nn.functional as F
@@ -59,17 +60,32 @@ def _reseed(loader: DataLoader, seed: int) -> None:
         generator.manual_seed(seed)
 
 
-def evaluate(net: nn.Module, loader: DataLoader,
-             device: torch.device | str | None = None) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy (a fraction in [0, 1]) of ``net`` on ``loader``."""
+def evaluate(net: nn.Module, loader: Iterable[tuple[torch.Tensor, torch.Tensor]],
+             device: torch.device | str | None = None, max_batches: int | None = None,
+             **forward_kwargs: Any) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy (a fraction in [0, 1]) of ``net`` on ``loader`` (a
+    DataLoader or any iterable of ``(inputs, labels)`` batches), in evaluation mode.
+
+    With ``max_batches``, only the first that many batches count. ``forward_kwargs`` go to
+    every call of ``net``: a supernet evaluates one cell with ``cell=...``, or a mixture
+    with ``weights=...`` (chapter 04).
+    """
+    if max_batches is not None:
+        if isinstance(max_batches, bool) or not isinstance(max_batches, int):
+            raise TypeError(f"max_batches must be a positive int or None, got {type(max_batches).__name__} "
+                            f"{max_batches!r}")
+        if max_batches < 1:
+            raise ValueError(f"max_batches must be a positive int or None, got {max_batches}")
     device = torch.device(device) if device is not None else default_device()
     was_training = net.training
     net.to(device).eval()
     loss, correct, count = 0.0, 0, 0
     with torch.no_grad():
-        for x, y in loader:
+        for b, (x, y) in enumerate(loader):
+            if max_batches is not None and b >= max_batches:
+                break
             x, y = x.to(device), y.to(device)
-            logits = net(x)
+            logits = net(x, **forward_kwargs)
             loss += F.cross_entropy(logits, y, reduction="sum").item()
             correct += (logits.argmax(1) == y).sum().item()
             count += len(y)

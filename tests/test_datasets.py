@@ -40,6 +40,19 @@ def test_cifar10_subset_keeps_the_pixels_in_channel_first_order():
     assert torch.allclose(pixels, expected, atol=1e-3)
 
 
+def test_cifar10_subset_at_a_smaller_size_averages_the_pixels():
+    full, labels = datasets.load_cifar10_subset("test")
+    small, small_labels = datasets.load_cifar10_subset("test", size=16)
+    assert small.shape == (1000, 3, 16, 16) and torch.equal(labels, small_labels)
+    # halving the side with anti-aliasing: close to the mean of each 2x2 block
+    blocks = full.unflatten(2, (16, 2)).unflatten(4, (16, 2)).mean((3, 5))
+    assert (small - blocks).abs().mean() < 0.1 * blocks.abs().mean()
+    with pytest.raises(ValueError, match="size"):
+        datasets.load_cifar10_subset("train", size=0)
+    with pytest.raises(TypeError, match="size"):
+        datasets.load_cifar10_subset("train", size=16.0)
+
+
 def test_cifar10_test_split_has_the_known_class_counts():
     _, y = datasets.load_cifar10_subset("test")
     assert torch.bincount(y, minlength=10).tolist() == TEST_BATCH_FIRST_1000_COUNTS
@@ -76,6 +89,10 @@ def test_get_dataset_dispatches():
     ds = datasets.get_dataset("cifar10-subset", "test")
     assert len(ds) == 1000 and ds[0][0].shape == (3, 32, 32)
     assert len(datasets.get_dataset("digits", "train")) == 1397
+    assert datasets.get_dataset("digits", "test", image_size=8)[0][0].shape == (3, 8, 8)
+    assert datasets.get_loaders("cifar10-subset", n_train=10, image_size=12).train.dataset[0][0].shape == (3, 12, 12)
+    with pytest.raises(ValueError, match="image_size=16 is only available"):
+        datasets.get_dataset("cifar10", image_size=16)
 
 
 def test_bad_names_and_splits():

@@ -64,7 +64,7 @@ def test_restores_the_thread_count_and_pickles_without_data():
 def test_cifar_subset_at_a_reduced_size():
     objective = tiny(dataset="cifar10-subset", image_size=8, n_valid=32)
     assert objective.warm_up() == 32
-    assert objective.loaders().train.dataset.tensors[0].shape[1:] == (3, 8, 8)
+    assert objective.loaders().train.dataset[0][0].shape == (3, 8, 8)
     assert 0 <= objective(BEST)["score"] <= 100
 
 

@@ -1,5 +1,7 @@
 """Tests of the training loop on a tiny NAS-Bench-201 network and a few hundred digits."""
 
+import math
+
 import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
@@ -86,6 +88,32 @@ def test_evaluate_restores_mode_and_returns_fractions(loaders):
     net.eval()
     train.evaluate(net, valid_loader, device="cpu")
     assert not net.training
+
+
+def test_evaluate_counts_the_first_batches_and_passes_forward_arguments(loaders):
+    _, valid_loader = loaders                    # two batches of 50
+    net = _tiny_net()
+    x, y = next(iter(valid_loader))
+    with torch.no_grad():
+        logits = net.eval()(x)
+    first = (torch.nn.functional.cross_entropy(logits, y).item(), (logits.argmax(1) == y).float().mean().item())
+    assert train.evaluate(net, valid_loader, max_batches=1) == pytest.approx(first, rel=1e-6)
+    assert train.evaluate(net, valid_loader, max_batches=5) == train.evaluate(net, valid_loader)
+    assert train.evaluate(net, [(x, y)]) == pytest.approx(first, rel=1e-6)   # any iterable of batches
+
+    class Scaled(torch.nn.Module):
+        def forward(self, inputs, scale=1.0):
+            return scale * net(inputs)
+
+    assert train.evaluate(Scaled(), [(x, y)]) == pytest.approx(first, rel=1e-6)
+    # scale 0: all ten class scores are 0, so the loss is ln 10 and every prediction is class 0
+    assert train.evaluate(Scaled(), [(x, y)], scale=0.0) == pytest.approx((math.log(10), (y == 0).float().mean().item()))
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match="max_batches"):
+            train.evaluate(net, valid_loader, max_batches=bad)
+    for bad in (1.5, True, "2"):
+        with pytest.raises(TypeError, match="max_batches"):
+            train.evaluate(net, valid_loader, max_batches=bad)
 
 
 def test_progress_bar_can_be_shown(loaders, capsys):

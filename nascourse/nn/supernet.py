@@ -225,26 +225,10 @@ def evaluate_cell(net: NB201Supernet, cell: Cell | str, loader: DataLoader,
                   device: torch.device | str | None = None, max_batches: int | None = None) -> tuple[float, float]:
     """Mean cross-entropy and accuracy (a fraction) of ``cell`` run with ``net``'s shared
     weights on ``loader`` (its first ``max_batches`` batches if given): the one-shot
-    estimate of how good the cell is."""
-    from nascourse.train import default_device
+    estimate of how good the cell is. Batch normalisation uses the batch's statistics
+    (the supernet keeps none), so the network's train/eval mode does not matter."""
+    from nascourse.train import evaluate
 
     if not isinstance(net, NB201Supernet):
         raise TypeError(f"net must be an NB201Supernet, got {type(net).__name__}")
-    if max_batches is not None:
-        _check_positive_int("max_batches", max_batches)
-    path = _path(cell)
-    device = torch.device(device) if device is not None else default_device()
-    net.to(device)
-    loss, correct, count = 0.0, 0, 0
-    with torch.no_grad():
-        for b, (x, y) in enumerate(loader):
-            if max_batches is not None and b >= max_batches:
-                break
-            x, y = x.to(device), y.to(device)
-            logits = net(x, cell=path)
-            loss += F.cross_entropy(logits, y, reduction="sum").item()
-            correct += (logits.argmax(1) == y).sum().item()
-            count += len(y)
-    if count == 0:
-        raise ValueError("the loader yielded no examples")
-    return loss / count, correct / count
+    return evaluate(net, loader, device, max_batches, cell=_path(cell))

@@ -34,12 +34,12 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, Subset, TensorDataset
+from torch.utils.data import DataLoader, Subset
 
 from nascourse import datasets
 from nascourse.nn.supernet import NUM_EDGES, NUM_OPS, NB201Supernet, discretise, evaluate_cell
 from nascourse.spaces.nb201 import OPS, Cell, random_cell
-from nascourse.train import _generators, _reseed, default_device, tqdm
+from nascourse.train import _generators, _reseed, default_device, evaluate, tqdm
 
 #: The one-shot methods that train a supernet with :func:`run_search`.
 METHODS: tuple[str, ...] = ("darts", "gdas", "rsws")
@@ -132,17 +132,7 @@ def search_data(dataset: str = "cifar10-subset", n_images: int | None = None, im
     batch_size = _positive_int("batch_size", batch_size)
     n_images = _positive_int("n_images", n_images, allow_none=True)
     image_size = _positive_int("image_size", image_size, allow_none=True)
-    if dataset == "cifar10":
-        if image_size not in (None, 32):
-            raise ValueError(f"image_size={image_size} is only available for 'cifar10-subset'; "
-                             "full CIFAR-10 is searched at 32x32")
-        full = datasets.get_dataset("cifar10", "train", root, download)
-    else:
-        x, y = datasets.load_cifar10_subset("train")
-        if image_size is not None and image_size != x.shape[-1]:
-            x = F.interpolate(x, size=(image_size, image_size), mode="bilinear", align_corners=False,
-                              antialias=True)
-        full = TensorDataset(x, y)
+    full = datasets.get_dataset(dataset, "train", root, download, image_size)
     total = len(full)
     n_images = total if n_images is None else n_images
     if not 2 <= n_images <= total:
@@ -574,14 +564,8 @@ def perturbation_selection(net: NB201Supernet, data: tuple[DataLoader, DataLoade
                              generator=torch.Generator().manual_seed(seed))
 
     def score(w: torch.Tensor) -> tuple[float, float]:
-        with torch.no_grad():
-            losses, hits, n = 0.0, 0, 0
-            for x, y in batches:
-                logits = net(x, weights=w)
-                losses += F.cross_entropy(logits, y, reduction="sum").item()
-                hits += (logits.argmax(1) == y).sum().item()
-                n += len(y)
-        return 100 * hits / n, losses / n
+        loss, acc = evaluate(net, batches, device, weights=w)
+        return 100 * acc, loss
 
     torch.manual_seed(seed)
     opt = torch.optim.SGD(net.weight_parameters(), lr=tune_lr, momentum=0.9)

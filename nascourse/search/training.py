@@ -16,7 +16,6 @@ import time
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, TensorDataset
 
 from nascourse import datasets, train
 from nascourse.nn import count_parameters, nb201_network
@@ -34,36 +33,13 @@ def _positive_int(name: str, value, allow_none: bool = False) -> int | None:
 
 
 @functools.lru_cache(maxsize=8)
-def _tensors(dataset: str, image_size: int | None) -> tuple[torch.Tensor, ...]:
-    """Training and test images and labels, loaded once per process."""
-    if dataset == "digits":
-        size = 8 if image_size is None else image_size
-        return (*datasets.load_digits("train", size=size), *datasets.load_digits("test", size=size))
-    x, y = datasets.load_cifar10_subset("train")
-    xt, yt = datasets.load_cifar10_subset("test")
-    if image_size is not None and image_size != x.shape[-1]:
-        x, xt = (torch.nn.functional.interpolate(t, size=(image_size, image_size), mode="bilinear",
-                                                 align_corners=False, antialias=True) for t in (x, xt))
-    return x, y, xt, yt
-
-
-@functools.lru_cache(maxsize=8)
 def _loaders(dataset: str, image_size: int | None, n_train: int | None, n_valid: int | None,
              batch_size: int, seed: int) -> datasets.Loaders:
-    """Seeded train / validation / test loaders over the cached tensors (same split
-    convention as :func:`nascourse.datasets.get_loaders`: a seeded shuffle, validation first)."""
-    x, y, xt, yt = _tensors(dataset, image_size)
-    n_valid = len(y) // 4 if n_valid is None else n_valid
-    n_train = len(y) - n_valid if n_train is None else n_train
-    if n_train + n_valid > len(y):
-        raise ValueError(f"{dataset!r} has {len(y)} training images: cannot take n_train={n_train} "
-                         f"plus n_valid={n_valid}")
-    order = torch.from_numpy(np.random.default_rng(seed).permutation(len(y)))
-    valid, fit = order[:n_valid], order[n_valid:n_valid + n_train]
-    shuffled = DataLoader(TensorDataset(x[fit], y[fit]), batch_size=batch_size, shuffle=True,
-                          generator=torch.Generator().manual_seed(seed))
-    return datasets.Loaders(shuffled, DataLoader(TensorDataset(x[valid], y[valid]), batch_size=256),
-                            DataLoader(TensorDataset(xt, yt), batch_size=256))
+    """The seeded loaders of :func:`nascourse.datasets.get_loaders`, made once per process;
+    the digits at their native 8x8 pixels unless ``image_size`` says otherwise."""
+    if dataset == "digits" and image_size is None:
+        image_size = 8
+    return datasets.get_loaders(dataset, batch_size, n_train, n_valid, seed, image_size=image_size)
 
 
 class TrainingObjective:
