@@ -4,7 +4,7 @@ For NAS-Bench-201 networks (C=16, N=5) on a batch of 64 shipped CIFAR-10 trainin
 prints the CPU and wall time of ``nascourse.proxies.score`` (all proxies) and of one
 training step without the optimiser, and their ratio; first for the best CIFAR-10 cell,
 then for cells drawn at random from the proxy table. The course's budget is a ratio of at
-most 8; ``--check`` exits with status 1 if the median ratio exceeds it.
+most 8; ``--check`` exits with status 1 if any cell's ratio exceeds it.
 
     python scripts/bench_proxies.py                 # best cell + 5 random cells
     python scripts/bench_proxies.py --cells 10 --repeats 5 --threads 1
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--separately", action="store_true",
                         help="also time one call per proxy (no shared passes), for comparison")
-    parser.add_argument("--check", action="store_true", help=f"exit 1 if the median ratio > {BUDGET:g}")
+    parser.add_argument("--check", action="store_true", help=f"exit 1 if any cell's ratio > {BUDGET:g}")
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.separately:
         print(f"the same proxies computed one call each (nothing shared): median ratio "
               f"{statistics.median(unshared):.2f}")
-    return 1 if args.check and median > BUDGET else 0
+    return 1 if args.check and max(ratios) > BUDGET else 0
 
 
 if __name__ == "__main__":
