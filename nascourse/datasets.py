@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 
+from nascourse._checks import check_int
 from nascourse import data
 
 #: Data set names understood by :func:`get_dataset` and :func:`get_loaders`.
@@ -68,10 +69,7 @@ def load_cifar10_subset(split: str = "train", size: int = 32) -> tuple[torch.Ten
     a network several times faster on a CPU (the live searches of chapters 03 and 04).
     """
     _check_choice("split", split, SPLITS)
-    if isinstance(size, bool) or not isinstance(size, int):
-        raise TypeError(f"size must be a positive int, got {type(size).__name__} {size!r}")
-    if size < 1:
-        raise ValueError(f"size must be a positive int, got {size}")
+    size = check_int("size", size)
     arrays = _cifar10_arrays()
     keep = np.ones(len(arrays["y"]), dtype=bool) if split == "all" else arrays["split"] == SPLITS.index(split)
     images = torch.from_numpy(arrays["x"][keep]).permute(0, 3, 1, 2).float().div(255)
@@ -102,10 +100,7 @@ def load_digits(split: str = "train", size: int = 32) -> tuple[torch.Tensor, tor
     ``split``: 'train' (1,397 images), 'test' (a fixed stratified 400) or 'all'.
     """
     _check_choice("split", split, SPLITS)
-    if isinstance(size, bool) or not isinstance(size, int):
-        raise TypeError(f"size must be an int >= 8, got {type(size).__name__} {size!r}")
-    if size < 8:
-        raise ValueError(f"size must be an int >= 8 (the digits are 8x8), got {size}")
+    size = check_int("size", size, minimum=8)      # the digits are 8x8
     x, y, test = _digits_split()
     images = F.interpolate(torch.from_numpy(x).float(), size=(size, size), mode="bilinear",
                            align_corners=False)
@@ -193,13 +188,8 @@ class RandomCropFlip:
 
 
 def _count(name: str, value: int | None, default: int) -> int:
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be a non-negative int or None, got {type(value).__name__} {value!r}")
-    if value < 0:
-        raise ValueError(f"{name} must be a non-negative int or None, got {value}")
-    return value
+    value = check_int(name, value, minimum=0, allow_none=True)
+    return default if value is None else value
 
 
 def get_loaders(name: str = "cifar10-subset", batch_size: int = 64, n_train: int | None = None,
@@ -215,10 +205,7 @@ def get_loaders(name: str = "cifar10-subset", batch_size: int = 64, n_train: int
     ``augment`` adds random crops and flips to them. ``image_size`` resamples the shipped
     data sets (:func:`get_dataset`).
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int):
-        raise TypeError(f"batch_size must be a positive int, got {type(batch_size).__name__} {batch_size!r}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size}")
+    batch_size = check_int("batch_size", batch_size)
     train_set = get_dataset(name, "train", root, download, image_size)
     test_set = get_dataset(name, "test", root, download, image_size)
     total = len(train_set)

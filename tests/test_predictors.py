@@ -140,8 +140,9 @@ def test_gcn_rejects_bad_input(nb201_data):
     fitted = GCNRegressor(min_steps=2, epochs=1).fit(X[:10], y[:10])
     with pytest.raises(ValueError, match="features"):
         fitted.predict(X[:3, :100])
-    for params in ({"hidden": 0}, {"dropout": 1.0}, {"lr": 0}, {"batch_size": 2.5}):
-        with pytest.raises(ValueError):
+    for params, error in (({"hidden": 0}, ValueError), ({"dropout": 1.0}, ValueError), ({"lr": 0}, ValueError),
+                          ({"batch_size": 2.5}, TypeError)):
+        with pytest.raises(error):
             GCNRegressor(**params).fit(X[:10], y[:10])
     with pytest.raises(ValueError, match="training sets of one"):
         GCNRegressor().fit_many(X, y, [np.arange(10), np.arange(12)], [0, 1])

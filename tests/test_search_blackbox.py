@@ -154,7 +154,7 @@ def test_bad_strategy_and_options():
         search.bayesian_optimisation(conv_count, 10, surrogate="mlp")
     with pytest.raises(ValueError, match="population_size"):
         search.regularized_evolution(conv_count, 10, population_size=0)
-    with pytest.raises(ValueError, match="population_size"):
+    with pytest.raises(TypeError, match="population_size"):
         search.regularized_evolution(conv_count, 10, population_size=True)   # a bool is not a size
     assert len(search.regularized_evolution(conv_count, 12, population_size=np.int64(4), seed=0)) == 12
     with pytest.raises(ValueError, match="eta"):

@@ -43,7 +43,7 @@ def test_epochs_per_call_is_the_fidelity():
     assert objective(BEST, 2.0)["epochs"] == 2  # Hyperband's fidelities can come out as floats
     with pytest.raises(ValueError, match="epochs must be a positive int"):
         objective(BEST, 0)
-    with pytest.raises(ValueError, match="epochs must be a positive int"):
+    with pytest.raises(TypeError, match="epochs must be a positive int, got float 1.5"):
         objective(BEST, 1.5)
 
 

@@ -23,7 +23,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from nascourse.gennape.encoder import GraphEncoder, _positive_int
+from nascourse._checks import check_int
+from nascourse.gennape.encoder import GraphEncoder
 from nascourse.gennape.graphs import GraphBatch
 
 
@@ -84,7 +85,7 @@ def pretrain(encoder: GraphEncoder, batch: GraphBatch, spectra: np.ndarray, epoc
     n = batch.num_graphs
     if len(spectra) != n:
         raise ValueError(f"spectra has {len(spectra)} rows for {n} graphs")
-    epochs, batch_size = _positive_int("epochs", epochs), _positive_int("batch_size", batch_size)
+    epochs, batch_size = check_int("epochs", epochs), check_int("batch_size", batch_size)
     if batch_size < 2:
         raise ValueError(f"batch_size must be at least 2 (a loss needs other graphs), got {batch_size}")
     device = next(encoder.parameters()).device

@@ -19,17 +19,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from nascourse._checks import check_int
 from nascourse.gennape.graphs import NUMERIC_FEATURES, OP_TYPES, GraphBatch
 from nascourse.train import default_device
 
 #: Node features the encoder reads (see :func:`nascourse.gennape.graphs.node_features`).
 IN_FEATURES: int = len(OP_TYPES) + len(NUMERIC_FEATURES)
-
-
-def _positive_int(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 def mean_operator(rows: torch.Tensor, cols: torch.Tensor, n_rows: int, n_cols: int) -> torch.Tensor:
@@ -66,10 +61,10 @@ class GraphEncoder(nn.Module):
 
     def __init__(self, hidden: int = 32, layers: int = 3, embedding: int = 32, in_features: int = IN_FEATURES):
         super().__init__()
-        self.hidden = _positive_int("hidden", hidden)
-        self.embedding = _positive_int("embedding", embedding)
-        _positive_int("layers", layers)
-        self.input = nn.Linear(_positive_int("in_features", in_features), hidden)
+        self.hidden = check_int("hidden", hidden)
+        self.embedding = check_int("embedding", embedding)
+        check_int("layers", layers)
+        self.input = nn.Linear(check_int("in_features", in_features), hidden)
         self.layers = nn.ModuleList(DirectedGraphConv(hidden) for _ in range(layers))
         self.readout = nn.Linear((layers + 1) * hidden, embedding)
 
@@ -114,8 +109,8 @@ def train_regression(encoder: GraphEncoder, batch: GraphBatch, y, epochs: int = 
     y = np.asarray(y, dtype=np.float32)
     if y.shape != (batch.num_graphs,) or not np.isfinite(y).all():
         raise ValueError(f"y must hold one finite label per graph ({batch.num_graphs}), got shape {y.shape}")
-    _positive_int("epochs", epochs)
-    _positive_int("batch_size", batch_size)
+    check_int("epochs", epochs)
+    check_int("batch_size", batch_size)
     device = next(encoder.parameters()).device
     torch.manual_seed(seed)
     head = nn.Linear(encoder.embedding, 1).to(device)

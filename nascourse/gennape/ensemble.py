@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from nascourse.gennape.encoder import _positive_int
+from nascourse._checks import check_int
 from nascourse.gennape.fuzzy import FuzzyCMeans
 from nascourse.gennape.transform import FlopsTransform
 from nascourse.train import default_device
@@ -86,15 +86,15 @@ class GennapeRegressor:
         if Z.ndim != 2 or len(Z) != len(np.atleast_1d(accuracy)):
             raise ValueError(f"Z must be 2-D with one row per accuracy, got shape {Z.shape} for "
                              f"{len(np.atleast_1d(accuracy))} labels")
-        c = _positive_int("n_clusters", self.n_clusters)
-        epochs = _positive_int("epochs", self.epochs)
+        c = check_int("n_clusters", self.n_clusters)
+        epochs = check_int("epochs", self.epochs)
         self.transform_ = FlopsTransform(self.use_flops)
         y = self.transform_.fit_transform(accuracy, flops)
         self.scaler_mean_, self.scaler_std_ = Z.mean(axis=0), Z.std(axis=0) + 1e-8
         scaled = (Z - self.scaler_mean_) / self.scaler_std_
         self.fcm_ = None if c == 1 else FuzzyCMeans(c, m=self.m, random_state=self.random_state).fit(scaled)
         torch.manual_seed(self.random_state)
-        self.model_ = HeadEnsemble(Z.shape[1], c, _positive_int("hidden", self.hidden)).to(default_device())
+        self.model_ = HeadEnsemble(Z.shape[1], c, check_int("hidden", self.hidden)).to(default_device())
         self._train(Z, y, epochs)
         return self
 
@@ -105,7 +105,7 @@ class GennapeRegressor:
             raise RuntimeError("call fit before fine_tune")
         y = self.transform_.fit_transform(accuracy, flops)
         torch.manual_seed(self.random_state)
-        self._train(Z, y, _positive_int("fine_tune_epochs", self.fine_tune_epochs))
+        self._train(Z, y, check_int("fine_tune_epochs", self.fine_tune_epochs))
         return self
 
     def predict_labels(self, Z) -> np.ndarray:

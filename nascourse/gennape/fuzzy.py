@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nascourse._checks import check_int
 from nascourse.rng import as_generator
 
 _EPS = np.finfo(np.float64).eps
@@ -85,8 +86,7 @@ class FuzzyCMeans:
         c, m = self.n_clusters, _check_m(self.m)
         if isinstance(c, bool) or not isinstance(c, (int, np.integer)) or not 2 <= c <= len(X):
             raise ValueError(f"n_clusters must be an int in 2..{len(X)} (the number of points), got {c!r}")
-        if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, (int, np.integer)) or self.max_iter < 1:
-            raise ValueError(f"max_iter must be a positive int, got {self.max_iter!r}")
+        check_int("max_iter", self.max_iter)
         u = self._start(len(X))
         u = np.fmax(u / u.sum(axis=1, keepdims=True), _EPS)
         objective = []

@@ -32,6 +32,8 @@ import numpy as np
 import torch
 from torch import fx, nn
 
+from nascourse._checks import check_int
+
 #: The primitive operation types a CG node can have, in the order of the one-hot features.
 OP_TYPES: tuple[str, ...] = ("input", "output", "conv", "bn", "relu", "avgpool", "maxpool",
                              "global_avgpool", "linear", "add", "mul", "concat", "slice",
@@ -312,8 +314,7 @@ def batch_graphs(graphs: Sequence[nx.DiGraph]) -> GraphBatch:
 def laplacian_spectrum(g: nx.DiGraph, k: int = 32) -> np.ndarray:
     """The ``k`` largest eigenvalues of the Laplacian ``D - A`` of ``g`` taken as undirected,
     in decreasing order, padded with zeros when ``g`` has fewer than ``k`` nodes."""
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be a positive int, got {k!r}")
+    k = check_int("k", k)
     index = {v: i for i, v in enumerate(g)}
     a = np.zeros((len(index), len(index)))
     for u, v in g.edges:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from nascourse.nn.nb201 import _check_positive_int
+from nascourse._checks import check_int
 from nascourse.spaces import nb101
 
 
@@ -108,7 +108,7 @@ class NB101Network(nn.Module):
         super().__init__()
         for name, value in (("C", C), ("stacks", stacks), ("cells_per_stack", cells_per_stack),
                             ("num_classes", num_classes)):
-            _check_positive_int(name, value)
+            check_int(name, value)
         cell = as_cell(cell)
         layers: list[nn.Module] = [ConvBNReLU(3, C, 3)]
         channels = C

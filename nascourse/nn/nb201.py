@@ -14,6 +14,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from nascourse._checks import check_int
 from nascourse.nn.ops import make_op
 from nascourse.spaces.nb201 import EDGES, NUM_NODES, Cell
 
@@ -26,14 +27,6 @@ def as_cell(cell: Cell | str) -> Cell:
         return Cell.from_str(cell)
     raise TypeError(f"cell must be a nascourse.spaces.nb201.Cell or an NB201 string, got "
                     f"{type(cell).__name__} {cell!r}")
-
-
-def _check_positive_int(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be a positive int, got {type(value).__name__} {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value}")
-    return value
 
 
 class NB201Cell(nn.Module):
@@ -79,9 +72,9 @@ class NB201Network(nn.Module):
 
     def __init__(self, make_cell: Callable[[int], nn.Module], C: int = 16, N: int = 5, num_classes: int = 10):
         super().__init__()
-        _check_positive_int("C", C)
-        _check_positive_int("N", N)
-        _check_positive_int("num_classes", num_classes)
+        check_int("C", C)
+        check_int("N", N)
+        check_int("num_classes", num_classes)
         self.stem = nn.Sequential(nn.Conv2d(3, C, 3, padding=1, bias=False), nn.BatchNorm2d(C))
         layers: list[nn.Module] = []
         for stage, channels in enumerate((C, 2 * C, 4 * C)):
@@ -115,7 +108,7 @@ def nb201_num_params(cell: Cell | str, C: int = 16, N: int = 5, num_classes: int
     """
     cell = as_cell(cell)
     for name, value in (("C", C), ("N", N), ("num_classes", num_classes)):
-        _check_positive_int(name, value)
+        check_int(name, value)
     stem = 27 * C + 2 * C
     cells = sum(N * sum(_op_params(op, c) for op in cell.ops) for c in (C, 2 * C, 4 * C))
     # conv_a (c -> 2c, 3x3), conv_b (2c -> 2c, 3x3), each with BN, and the 1x1 shortcut

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
-from nascourse.nn.nb201 import NB201Cell, NB201Network, _check_positive_int, as_cell
+from nascourse.nn.nb201 import NB201Cell, NB201Network, as_cell
 from nascourse.nn.ops import make_op
 from nascourse.spaces.nb201 import EDGES, NUM_NODES, OPS, Cell
 

@@ -39,6 +39,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from nascourse._checks import check_int
+
 _PREDICT_CHUNK = 4096
 
 
@@ -173,9 +175,7 @@ class _GCNBase(BaseEstimator):
 
     def _check_params(self) -> None:
         for name in ("n_nodes", "hidden", "n_layers", "head", "epochs", "batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+            check_int(name, getattr(self, name))
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if not self.lr > 0 or not self.weight_decay >= 0 or not self.min_steps >= 0:

@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nascourse._checks import check_int
+
 
 def _clock(fn: Callable[[], object]) -> tuple[float, float]:
     cpu, wall = time.process_time(), time.perf_counter()
@@ -36,8 +38,7 @@ def cost_ratio(net: nn.Module, inputs: torch.Tensor, targets: torch.Tensor,
     """
     from nascourse import proxies
 
-    if not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"repeats must be a positive int, got {repeats!r}")
+    repeats = check_int("repeats", repeats)
     names = list(proxies.NAMES if names is None else names)
     trainee = copy.deepcopy(net).train()
 

@@ -22,6 +22,7 @@ from typing import Any, Callable, Protocol
 import numpy as np
 import pandas as pd
 
+from nascourse._checks import check_int
 from nascourse.rng import as_generator as as_rng
 from nascourse.spaces import nb201
 
@@ -220,8 +221,7 @@ def run(propose: Proposer, objective: Callable, budget: int, executor: cf.Execut
                 callback(ev)
         return history
     slots = executor_slots(executor) if max_in_flight is None else max_in_flight
-    if isinstance(slots, bool) or not isinstance(slots, (int, np.integer)) or slots < 1:
-        raise ValueError(f"max_in_flight must be a positive int, got {slots!r}")
+    slots = check_int("max_in_flight", slots)
     pending: dict[cf.Future, tuple[int, Any]] = {}
     submitted = 0
     while len(history) < budget:

@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from nascourse._checks import check_int
 from nascourse.search.base import (Evaluation, History, NB201Space, SearchSpace, _record, _reraise,
                                    _timed_call, as_rng, check_budget, run)
 
@@ -85,9 +86,7 @@ def regularized_evolution(objective: Callable, budget: int, seed: int = 0, popul
     """Regularised evolution: tournament selection of a parent among ``sample_size``
     random members of the population, one mutation, and ageing (the oldest member is
     removed). The defaults are those used for NAS-Bench-201's baseline."""
-    for name, value in (("population_size", population_size), ("sample_size", sample_size)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    population_size, sample_size = check_int("population_size", population_size), check_int("sample_size", sample_size)
     proposer = _Evolution(_space(space), as_rng(seed), population_size, sample_size)
     return run(proposer, objective, budget, executor, max_in_flight, callback)
 
@@ -282,9 +281,8 @@ def bayesian_optimisation(objective: Callable, budget: int, seed: int = 0, n_ini
         raise ValueError(f"unknown surrogate {surrogate!r}; valid choices are {list(SURROGATES)}")
     if acquisition_function not in ACQUISITIONS:
         raise ValueError(f"unknown acquisition {acquisition_function!r}; valid choices are {list(ACQUISITIONS)}")
-    for name, value in (("n_init", n_init), ("n_candidates", n_candidates), ("refit_every", refit_every)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    n_init, n_candidates, refit_every = (check_int(name, value) for name, value in
+                                         (("n_init", n_init), ("n_candidates", n_candidates), ("refit_every", refit_every)))
     proposer = _BayesOpt(_space(space), as_rng(seed), n_init, surrogate, acquisition_function,
                          n_candidates, refit_every)
     return run(proposer, objective, budget, executor, max_in_flight, callback)

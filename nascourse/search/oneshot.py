@@ -36,6 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Subset
 
+from nascourse._checks import check_int
 from nascourse import datasets
 from nascourse.nn.supernet import NUM_EDGES, NUM_OPS, NB201Supernet, discretise, evaluate_cell
 from nascourse.spaces.nb201 import OPS, Cell, random_cell
@@ -66,24 +67,6 @@ PAPER_DATA: dict[str, Any] = {"dataset": "cifar10", "batch_size": 64}
 
 
 # ----- arguments ----------------------------------------------------------------------------
-def _positive_int(name: str, value: Any, allow_none: bool = False) -> int | None:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be a positive int, got {type(value).__name__} {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value}")
-    return int(value)
-
-
-def _non_negative_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be a non-negative int, got {type(value).__name__} {value!r}")
-    if value < 0:
-        raise ValueError(f"{name} must be a non-negative int, got {value}")
-    return int(value)
-
-
 def _non_negative(name: str, value: Any, positive: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
@@ -129,9 +112,9 @@ def search_data(dataset: str = "cifar10-subset", n_images: int | None = None, im
     ``seed``, so a run sees the same batches every time.
     """
     _choice("dataset", dataset, DATASETS)
-    batch_size = _positive_int("batch_size", batch_size)
-    n_images = _positive_int("n_images", n_images, allow_none=True)
-    image_size = _positive_int("image_size", image_size, allow_none=True)
+    batch_size = check_int("batch_size", batch_size)
+    n_images = check_int("n_images", n_images, allow_none=True)
+    image_size = check_int("image_size", image_size, allow_none=True)
     full = datasets.get_dataset(dataset, "train", root, download, image_size)
     total = len(full)
     n_images = total if n_images is None else n_images
@@ -337,14 +320,13 @@ def _in_order(loader: DataLoader) -> DataLoader:
     return DataLoader(loader.dataset, batch_size=loader.batch_size, shuffle=False)
 
 
-
 # ----- the search loop ------------------------------------------------------------------------------
 def _settings(method: str, epochs: int, C: int, N: int, order: int, seed: int, w_lr: float, w_lr_min: float,
               w_momentum: float, w_weight_decay: float, grad_clip: float, a_lr: float, a_weight_decay: float,
               tau_max: float, tau_min: float) -> dict[str, Any]:
-    settings = {"method": _choice("method", method, METHODS), "epochs": _positive_int("epochs", epochs),
-                "C": _positive_int("C", C), "N": _positive_int("N", N),
-                "order": _choice("order", order, (1, 2)), "seed": _non_negative_int("seed", seed)}
+    settings = {"method": _choice("method", method, METHODS), "epochs": check_int("epochs", epochs),
+                "C": check_int("C", C), "N": check_int("N", N),
+                "order": _choice("order", order, (1, 2)), "seed": check_int("seed", seed, minimum=0)}
     for name, value in (("w_lr", w_lr), ("a_lr", a_lr), ("tau_max", tau_max), ("tau_min", tau_min)):
         settings[name] = _non_negative(name, value, positive=True)
     for name, value in (("w_lr_min", w_lr_min), ("w_weight_decay", w_weight_decay),
@@ -395,7 +377,7 @@ def run_search(method: str, data: tuple[DataLoader, DataLoader], epochs: int = 1
     settings = _settings(method, epochs, C, N, order, seed, w_lr, w_lr_min, w_momentum, w_weight_decay,
                          grad_clip, a_lr, a_weight_decay, tau_max, tau_min)
     train_loader, valid_loader = _check_data(data)
-    stop_after = _positive_int("stop_after", stop_after, allow_none=True)
+    stop_after = check_int("stop_after", stop_after, allow_none=True)
     device = _device(device)
     torch.manual_seed(seed)
     net = NB201Supernet(C, N, NUM_CLASSES).to(device)
@@ -516,7 +498,7 @@ def random_weight_sharing(data: tuple[DataLoader, DataLoader], epochs: int = 10,
     their accuracy with the shared weights on ``data.valid`` (unshuffled, so that with
     ``max_batches`` every cell sees the same images). Returns the run and the
     ranking (:func:`rank_cells`); the ranking's first row is the chosen cell."""
-    n_candidates = _positive_int("n_candidates", n_candidates)
+    n_candidates = check_int("n_candidates", n_candidates)
     result = run_search("rsws", data, epochs, **kwargs)
     rng = np.random.default_rng(kwargs.get("seed", 0))
     cells: dict[Cell, None] = {}
@@ -552,10 +534,10 @@ def perturbation_selection(net: NB201Supernet, data: tuple[DataLoader, DataLoade
     if not isinstance(net, NB201Supernet):
         raise TypeError(f"net must be an NB201Supernet, got {type(net).__name__}")
     train_loader, valid_loader = _check_data(data)
-    tune_steps = _non_negative_int("tune_steps", tune_steps)
+    tune_steps = check_int("tune_steps", tune_steps, minimum=0)
     tune_lr = _non_negative("tune_lr", tune_lr, positive=True)
-    seed = _non_negative_int("seed", seed)
-    eval_batches = _positive_int("eval_batches", eval_batches)
+    seed = check_int("seed", seed, minimum=0)
+    eval_batches = check_int("eval_batches", eval_batches)
     device = _device(device)
     net = copy.deepcopy(net).to(device)
     weights = net.mixing_weights().detach().clone()

@@ -23,6 +23,8 @@ import multiprocessing
 import os
 from typing import Any, Callable, Iterator
 
+from nascourse._checks import check_int
+
 
 class DaskExecutor(cf.Executor):
     """A ``concurrent.futures`` executor backed by a Dask cluster.
@@ -47,11 +49,8 @@ class DaskExecutor(cf.Executor):
         import dask
         from distributed import Client, LocalCluster
 
-        for name, value in (("n_workers", n_workers), ("threads_per_worker", threads_per_worker)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if isinstance(allowed_failures, bool) or not isinstance(allowed_failures, int) or allowed_failures < 0:
-            raise ValueError(f"allowed_failures must be a non-negative int, got {allowed_failures!r}")
+        n_workers, threads_per_worker = check_int("n_workers", n_workers), check_int("threads_per_worker", threads_per_worker)
+        allowed_failures = check_int("allowed_failures", allowed_failures, minimum=0)
         self.cluster = None
         if address is None:
             options = dict(processes=True, dashboard_address=None, silence_logs=logging.CRITICAL)
@@ -119,8 +118,7 @@ class RestartingProcessPool(cf.Executor):
     """
 
     def __init__(self, max_workers: int = 2, **pool_options):
-        if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
-            raise ValueError(f"max_workers must be a positive int, got {max_workers!r}")
+        max_workers = check_int("max_workers", max_workers)
         self._max_workers, self._options = max_workers, pool_options
         self._pool = cf.ProcessPoolExecutor(max_workers, **pool_options)
         self.restarts = 0

@@ -14,22 +14,14 @@ from __future__ import annotations
 import functools
 import time
 
-import numpy as np
 import torch
 
+from nascourse._checks import check_int
 from nascourse import datasets, train
 from nascourse.nn import count_parameters, nb201_network
 from nascourse.spaces import nb201
 
 DATASETS: tuple[str, ...] = ("digits", "cifar10-subset")
-
-
-def _positive_int(name: str, value, allow_none: bool = False) -> int | None:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 @functools.lru_cache(maxsize=8)
@@ -65,12 +57,12 @@ class TrainingObjective:
         if dataset not in DATASETS:
             raise ValueError(f"unknown dataset {dataset!r}; valid choices are {list(DATASETS)}")
         self.dataset = dataset
-        self.epochs, self.C, self.N = (_positive_int(k, v) for k, v in (("epochs", epochs), ("C", C), ("N", N)))
-        self.n_train = _positive_int("n_train", n_train, allow_none=True)
-        self.n_valid = _positive_int("n_valid", n_valid, allow_none=True)
-        self.batch_size = _positive_int("batch_size", batch_size)
-        self.image_size = _positive_int("image_size", image_size, allow_none=True)
-        self.num_threads = _positive_int("num_threads", num_threads, allow_none=True)
+        self.epochs, self.C, self.N = (check_int(k, v) for k, v in (("epochs", epochs), ("C", C), ("N", N)))
+        self.n_train = check_int("n_train", n_train, allow_none=True)
+        self.n_valid = check_int("n_valid", n_valid, allow_none=True)
+        self.batch_size = check_int("batch_size", batch_size)
+        self.image_size = check_int("image_size", image_size, allow_none=True)
+        self.num_threads = check_int("num_threads", num_threads, allow_none=True)
         if not isinstance(lr, (int, float)) or isinstance(lr, bool) or lr <= 0:
             raise ValueError(f"lr must be a positive number, got {lr!r}")
         if optimizer not in train.OPTIMIZERS:
@@ -98,7 +90,7 @@ class TrainingObjective:
             raise TypeError(f"expected a nascourse.spaces.nb201.Cell or its string, got {type(cell).__name__}")
         if isinstance(epochs, float) and epochs.is_integer():
             epochs = int(epochs)  # fidelities computed as eta**-s * max come out as floats
-        epochs = self.epochs if epochs is None else _positive_int("epochs", epochs)
+        epochs = self.epochs if epochs is None else check_int("epochs", epochs)
         device = torch.device(self.device) if self.device is not None else train.default_device()
         threads = torch.get_num_threads()
         cpu = time.thread_time()

@@ -29,6 +29,7 @@ from typing import Iterable, Sequence
 import networkx as nx
 import numpy as np
 
+from nascourse._checks import check_int
 from nascourse.rng import as_generator
 
 #: The seven operations of a derived cell, in DARTS's order.
@@ -187,7 +188,7 @@ DARTS_V2 = Genotype.from_lists(
 def random_cell(rng: int | np.random.Generator, num_nodes: int = NUM_NODES) -> Cell:
     """A uniformly random cell: each node picks two different inputs and two ops."""
     rng = as_generator(rng)
-    _check_positive_int("num_nodes", num_nodes)
+    check_int("num_nodes", num_nodes)
     edges: list[tuple[str, int]] = []
     for node in range(num_nodes):
         sources = sorted(int(s) for s in rng.choice(NUM_CELL_INPUTS + node, size=INPUTS_PER_NODE, replace=False))
@@ -222,14 +223,6 @@ def to_graph(cell: Cell) -> nx.DiGraph:
     return g
 
 
-def _check_positive_int(name: str, value: int, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
-    return int(value)
-
-
 def _check_bool(name: str, value: bool) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {value!r}")
@@ -252,10 +245,10 @@ def node_choices(
     repeats allowed and ``ordered``: ``(m o)^k``; repeats allowed and unordered: multisets
     of ``k`` (input, op) pairs, ``C(m o + k - 1, k)``.
     """
-    _check_positive_int("node", node, minimum=0)
-    k = _check_positive_int("inputs_per_node", inputs_per_node)
-    o = _check_positive_int("num_ops", num_ops)
-    m = _check_positive_int("num_cell_inputs", num_cell_inputs) + node
+    check_int("node", node, minimum=0)
+    k = check_int("inputs_per_node", inputs_per_node)
+    o = check_int("num_ops", num_ops)
+    m = check_int("num_cell_inputs", num_cell_inputs) + node
     ordered, distinct = _check_bool("ordered", ordered), _check_bool("distinct", distinct)
     if distinct:
         return (math.perm(m, k) if ordered else math.comb(m, k)) * o**k
@@ -282,7 +275,7 @@ def space_size(
     NAS-Bench-301 (Siems et al., 2020). Labelled cells are counted: cells that compute the
     same function after renumbering intermediate nodes are counted separately.
     """
-    n = _check_positive_int("num_nodes", num_nodes)
+    n = check_int("num_nodes", num_nodes)
     reduction = _check_bool("reduction", reduction)
     per_cell = math.prod(
         node_choices(i, inputs_per_node, num_ops, num_cell_inputs, ordered, distinct) for i in range(n)
@@ -304,10 +297,10 @@ def count_by_enumeration(
     with a repeated input at some node are dropped when ``distinct``, each node's choices
     are sorted when not ``ordered``, and the distinct results are counted. Refuses spaces with more than ten million raw sequences.
     """
-    n = _check_positive_int("num_nodes", num_nodes)
-    k = _check_positive_int("inputs_per_node", inputs_per_node)
-    o = _check_positive_int("num_ops", num_ops)
-    c = _check_positive_int("num_cell_inputs", num_cell_inputs)
+    n = check_int("num_nodes", num_nodes)
+    k = check_int("inputs_per_node", inputs_per_node)
+    o = check_int("num_ops", num_ops)
+    c = check_int("num_cell_inputs", num_cell_inputs)
     ordered, distinct = _check_bool("ordered", ordered), _check_bool("distinct", distinct)
     raw = math.prod(((c + i) * o) ** k for i in range(n))
     if raw > _ENUMERATION_LIMIT:

@@ -36,6 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from nascourse._checks import check_int
 from nascourse.rng import as_generator
 
 #: The course's grammar (see the module docstring).
@@ -506,11 +507,8 @@ def build(tree: Tree, in_channels: int = 3, num_classes: int = 10, width: int = 
     """
     if not isinstance(tree, Tree):
         raise TypeError(f"expected a grammar.Tree, got {type(tree).__name__}")
-    for name, value in (("in_channels", in_channels), ("num_classes", num_classes), ("width", width)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"{name} must be a positive int, got {value!r}")
-        if value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value}")
+    in_channels, num_classes, width = (check_int(name, value) for name, value in
+                                       (("in_channels", in_channels), ("num_classes", num_classes), ("width", width)))
     root = tree
     while root.label is None:
         root = root.children[0]

@@ -1,0 +1,27 @@
+"""Argument checks shared by the package.
+
+Each check raises an error that names the argument, shows the bad value and says what is
+valid: :class:`TypeError` for a value of the wrong type (a bool is not a count here,
+although Python treats it as an int), :class:`ValueError` for a value of the right type
+out of range.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def check_int(name: str, value: Any, minimum: int = 1, allow_none: bool = False) -> int | None:
+    """``value`` as a Python int if it is an integer (numpy integers included) of at least
+    ``minimum``; ``None`` passes when ``allow_none``."""
+    if value is None and allow_none:
+        return None
+    kind = {1: "a positive int", 0: "a non-negative int"}.get(minimum, f"an int >= {minimum}")
+    kind += " or None" if allow_none else ""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be {kind}, got {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be {kind}, got {value}")
+    return int(value)

@@ -1,0 +1,29 @@
+"""Tests of the argument checks the package shares."""
+
+import numpy as np
+import pytest
+
+from nascourse._checks import check_int
+
+
+def test_integers_pass_as_python_ints():
+    assert check_int("n", 3) == 3
+    value = check_int("n", np.int64(4))
+    assert value == 4 and type(value) is int
+    assert check_int("seed", 0, minimum=0) == 0
+    assert check_int("n", None, allow_none=True) is None
+
+
+@pytest.mark.parametrize("value, minimum, allow_none, error, message", [
+    (0, 1, False, ValueError, "n must be a positive int, got 0"),
+    (-1, 0, False, ValueError, "n must be a non-negative int, got -1"),
+    (7, 8, False, ValueError, "n must be an int >= 8, got 7"),
+    (True, 1, False, TypeError, "n must be a positive int, got bool True"),
+    (2.0, 1, False, TypeError, "n must be a positive int, got float 2.0"),
+    ("3", 1, True, TypeError, "n must be a positive int or None, got str '3'"),
+    (None, 1, False, TypeError, "n must be a positive int, got NoneType None"),
+])
+def test_bad_values_name_the_argument_and_what_is_valid(value, minimum, allow_none, error, message):
+    with pytest.raises(error) as caught:
+        check_int("n", value, minimum=minimum, allow_none=allow_none)
+    assert str(caught.value) == message
