@@ -13,7 +13,8 @@ from torch import nn
 
 from nascourse.gennape import (FlopsTransform, FuzzyCMeans, GennapeRegressor, GraphEncoder, batch_graphs,
                                count_ops, embed, graph_flops, laplacian_spectrum, memberships, node_features,
-                               pretrain, structural_nt_xent, structural_similarity, trace)
+                               pretrain, structural_nt_xent, structural_similarity, trace,
+                               train_regression)
 from nascourse.gennape.graphs import OP_TYPES
 from nascourse.nn import nb201_network
 from nascourse.nn.nb101 import nb101_network
@@ -151,6 +152,24 @@ def test_pretraining_lowers_the_loss(one_torch_thread):
     torch.manual_seed(0)
     twin = GraphEncoder(hidden=16, embedding=8)
     assert pretrain(twin, batch, spectra, epochs=15, batch_size=32, seed=0) == history
+
+
+def test_supervised_training_fits_the_labels(one_torch_thread):
+    graphs = [trace(nb201_network(nb201.Cell.from_index(i), C=8, N=1)) for i in range(0, 15625, 600)]
+    batch = batch_graphs(graphs)
+    y = np.array([n_convs(nb201_network(nb201.Cell.from_index(i), C=8, N=1)) for i in range(0, 15625, 600)], float)
+    y = (y - y.mean()) / y.std()           # a label the graph shows directly: the number of convolutions
+    torch.manual_seed(0)
+    encoder = GraphEncoder(hidden=16, embedding=8)
+    history = train_regression(encoder, batch, y, epochs=60, batch_size=9, seed=0)
+    assert len(history) == 60 and np.mean(history[-5:]) < 0.5 * history[0] and not encoder.training
+    torch.manual_seed(0)
+    twin = GraphEncoder(hidden=16, embedding=8)
+    assert train_regression(twin, batch, y, epochs=60, batch_size=9, seed=0) == history
+    with pytest.raises(ValueError, match="one finite label per graph"):
+        train_regression(twin, batch, y[:-1])
+    with pytest.raises(TypeError, match="epochs"):
+        train_regression(twin, batch, y, epochs=2.5)
 
 
 # ----------------------------------------------------------------- fuzzy c-means

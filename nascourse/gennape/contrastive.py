@@ -17,14 +17,12 @@ loss is lowest when graphs of similar structure get similar embeddings.
 
 from __future__ import annotations
 
-from typing import Sequence
-
 import numpy as np
 import torch
 from torch import nn
 
 from nascourse._checks import check_int
-from nascourse.gennape.encoder import GraphEncoder
+from nascourse.gennape.encoder import GraphEncoder, train_with_head
 from nascourse.gennape.graphs import GraphBatch
 
 
@@ -85,35 +83,13 @@ def pretrain(encoder: GraphEncoder, batch: GraphBatch, spectra: np.ndarray, epoc
     n = batch.num_graphs
     if len(spectra) != n:
         raise ValueError(f"spectra has {len(spectra)} rows for {n} graphs")
-    epochs, batch_size = check_int("epochs", epochs), check_int("batch_size", batch_size)
-    if batch_size < 2:
+    if check_int("batch_size", batch_size) < 2:
         raise ValueError(f"batch_size must be at least 2 (a loss needs other graphs), got {batch_size}")
     device = next(encoder.parameters()).device
-    torch.manual_seed(seed)
-    head = ProjectionHead(encoder.embedding).to(device)
-    optimiser = torch.optim.Adam([*encoder.parameters(), *head.parameters()], lr=lr)
-    rng = np.random.default_rng(seed)
-    data = batch.to(device)
     spectra = np.asarray(spectra, dtype=np.float32)
-    history: list[float] = []
-    encoder.train()
-    for _ in range(int(epochs)):
-        order, losses = rng.permutation(n), []
-        for chunk in _chunks(order, int(batch_size)):
-            alpha = structural_similarity(spectra[chunk]).to(device)
-            loss = structural_nt_xent(head(encoder(data.subset(chunk))), alpha, temperature)
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            losses.append(loss.item())
-        history.append(float(np.mean(losses)))
-    encoder.eval()
-    return history
 
+    def loss(outputs: torch.Tensor, chunk: np.ndarray) -> torch.Tensor:
+        return structural_nt_xent(outputs, structural_similarity(spectra[chunk]).to(device), temperature)
 
-def _chunks(order: np.ndarray, size: int) -> Sequence[np.ndarray]:
-    """Consecutive slices of ``order`` of ``size`` items; a last slice of one item is merged."""
-    chunks = [order[i:i + size] for i in range(0, len(order), size)]
-    if len(chunks) > 1 and len(chunks[-1]) < 2:
-        chunks[-2] = np.concatenate([chunks[-2], chunks.pop()])
-    return chunks
+    return train_with_head(encoder, batch, lambda: ProjectionHead(encoder.embedding), loss, epochs, batch_size,
+                           lr, seed, min_chunk=2)

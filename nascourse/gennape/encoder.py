@@ -15,6 +15,8 @@ matrix products, which are fast on a CPU.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import torch
 from torch import nn
@@ -109,26 +111,50 @@ def train_regression(encoder: GraphEncoder, batch: GraphBatch, y, epochs: int = 
     y = np.asarray(y, dtype=np.float32)
     if y.shape != (batch.num_graphs,) or not np.isfinite(y).all():
         raise ValueError(f"y must hold one finite label per graph ({batch.num_graphs}), got shape {y.shape}")
-    check_int("epochs", epochs)
-    check_int("batch_size", batch_size)
+    target = torch.as_tensor(y, device=next(encoder.parameters()).device)
+
+    def loss(outputs: torch.Tensor, chunk: np.ndarray) -> torch.Tensor:
+        return nn.functional.mse_loss(outputs.squeeze(1), target[chunk])
+
+    return train_with_head(encoder, batch, lambda: nn.Linear(encoder.embedding, 1), loss, epochs, batch_size,
+                           lr, seed)
+
+
+def train_with_head(encoder: GraphEncoder, batch: GraphBatch, make_head: Callable[[], nn.Module],
+                    loss: Callable[[torch.Tensor, np.ndarray], torch.Tensor], epochs: int, batch_size: int,
+                    lr: float, seed: int, min_chunk: int = 1) -> list[float]:
+    """The training loop of both ways to train an encoder: ``encoder`` (in place) and a new
+    head from ``make_head`` (built after seeding torch with ``seed``), with Adam, on
+    mini-batches of ``batch_size`` graphs shuffled by ``seed``. ``loss(outputs, chunk)`` is
+    the loss of the head's ``outputs`` for the graphs at positions ``chunk``; a last
+    mini-batch smaller than ``min_chunk`` joins the one before. Returns the mean loss of
+    each epoch; the encoder is left in eval mode."""
+    epochs, batch_size = check_int("epochs", epochs), check_int("batch_size", batch_size)
     device = next(encoder.parameters()).device
     torch.manual_seed(seed)
-    head = nn.Linear(encoder.embedding, 1).to(device)
+    head = make_head().to(device)
     optimiser = torch.optim.Adam([*encoder.parameters(), *head.parameters()], lr=lr)
     rng = np.random.default_rng(seed)
-    data, target = batch.to(device), torch.as_tensor(y, device=device)
+    data = batch.to(device)
     history: list[float] = []
     encoder.train()
-    for _ in range(int(epochs)):
+    for _ in range(epochs):
         losses = []
-        order = rng.permutation(batch.num_graphs)
-        for start in range(0, batch.num_graphs, int(batch_size)):
-            chunk = order[start:start + int(batch_size)]
-            loss = nn.functional.mse_loss(head(encoder(data.subset(chunk))).squeeze(1), target[chunk])
+        for chunk in _chunks(rng.permutation(batch.num_graphs), batch_size, min_chunk):
+            value = loss(head(encoder(data.subset(chunk))), chunk)
             optimiser.zero_grad()
-            loss.backward()
+            value.backward()
             optimiser.step()
-            losses.append(loss.item())
+            losses.append(value.item())
         history.append(float(np.mean(losses)))
     encoder.eval()
     return history
+
+
+def _chunks(order: np.ndarray, size: int, min_chunk: int) -> list[np.ndarray]:
+    """Consecutive slices of ``order`` of ``size`` items; a last slice shorter than
+    ``min_chunk`` is merged into the one before."""
+    chunks = [order[i:i + size] for i in range(0, len(order), size)]
+    if len(chunks) > 1 and len(chunks[-1]) < min_chunk:
+        chunks[-2] = np.concatenate([chunks[-2], chunks.pop()])
+    return chunks
