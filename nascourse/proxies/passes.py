@@ -8,6 +8,12 @@ passes through its graph. Every pass runs on a private copy of the network, so t
 caller's weights, buffers (BatchNorm statistics), train/eval mode and hooks are exactly as
 they were; no hook is ever registered on the caller's modules, and no random number is
 drawn from the global generators.
+
+The most expensive of these passes is grasp's Hessian-gradient product, a backward pass
+through a backward pass. When it is needed, the shared pass runs in the default memory
+layout and with stride-1 average pooling computed as matrix products
+(:class:`WindowSumAvgPool2d`): on a CPU both make that double backward several times
+cheaper, and neither changes a value beyond rounding.
 """
 
 from __future__ import annotations
