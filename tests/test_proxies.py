@@ -171,6 +171,8 @@ def test_window_sum_pooling_equals_avgpool2d_to_second_order(kernel, padding, in
     if x.dim() == 4:
         last = x.detach().contiguous(memory_format=torch.channels_last)
         torch.testing.assert_close(ours(last), torch_pool(last), rtol=1e-12, atol=1e-12)
+    large = torch.randn((1, 2, WindowSumAvgPool2d.MAX_SIDE + 1, 5), generator=gen, dtype=torch.float64)
+    torch.testing.assert_close(ours(large), torch_pool(large), rtol=1e-12, atol=1e-12)   # the kernel's way
 
 
 def test_window_sums_replace_only_what_they_compute_exactly():

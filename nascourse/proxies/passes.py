@@ -85,8 +85,13 @@ class WindowSumAvgPool2d(nn.AvgPool2d):
     product is a matrix product, so the double backward that grasp's Hessian-gradient
     product needs is several times cheaper than through the CPU pooling kernels. The shared
     pass on the real batch uses it (:func:`use_window_sums`); as a subclass, it still
-    passes every ``isinstance`` check (the operation count among them).
+    passes every ``isinstance`` check (the operation count among them). A product costs a
+    multiply-add per pixel of the side for every output, so above :attr:`MAX_SIDE` pixels
+    (large images) the layer falls back to the pooling kernel.
     """
+
+    #: The largest image height or width computed by matrix products.
+    MAX_SIDE = 64
 
     @staticmethod
     def can_replace(module: nn.Module) -> bool:
@@ -96,6 +101,8 @@ class WindowSumAvgPool2d(nn.AvgPool2d):
                 and _pair(module.stride) == (1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if max(x.shape[-2:]) > self.MAX_SIDE:
+            return super().forward(x)
         (kh, kw), (ph, pw) = _pair(self.kernel_size), _pair(self.padding)
         rows = _window_matrix(x.shape[-2], kh, ph, x).T      # (H_out, H)
         cols = _window_matrix(x.shape[-1], kw, pw, x)        # (W, W_out)
