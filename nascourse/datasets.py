@@ -25,8 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 
-from nascourse._checks import check_int
 from nascourse import data
+from nascourse._checks import check_int
 
 #: Data set names understood by :func:`get_dataset` and :func:`get_loaders`.
 DATASETS: tuple[str, ...] = ("cifar10-subset", "digits", "cifar10")

@@ -36,8 +36,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Subset
 
-from nascourse._checks import check_int
 from nascourse import datasets
+from nascourse._checks import check_int
 from nascourse.nn.supernet import NUM_EDGES, NUM_OPS, NB201Supernet, discretise, evaluate_cell
 from nascourse.spaces.nb201 import OPS, Cell, random_cell
 from nascourse.train import _generators, _reseed, default_device, evaluate, tqdm

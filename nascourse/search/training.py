@@ -16,8 +16,8 @@ import time
 
 import torch
 
-from nascourse._checks import check_int
 from nascourse import datasets, train
+from nascourse._checks import check_int
 from nascourse.nn import count_parameters, nb201_network
 from nascourse.spaces import nb201
 
