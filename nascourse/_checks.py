@@ -8,7 +8,7 @@ out of range.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -25,3 +25,14 @@ def check_int(name: str, value: Any, minimum: int = 1, allow_none: bool = False)
     if value < minimum:
         raise ValueError(f"{name} must be {kind}, got {value}")
     return int(value)
+
+
+def check_choice(name: str, value: Any, valid: Iterable) -> Any:
+    """``value`` if it is one of ``valid``. When the choices are strings, anything but a
+    string is a TypeError; an unknown value is a ValueError that lists the choices."""
+    valid = list(valid)
+    if all(isinstance(v, str) for v in valid) and not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, one of {valid}; got {type(value).__name__} {value!r}")
+    if value not in valid:
+        raise ValueError(f"unknown {name} {value!r}; valid choices are {valid}")
+    return value

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from nascourse import data
+from nascourse._checks import check_choice
 
 #: The data sets of NAS-Bench-201, as the benchmark names them.
 NB201_DATASETS: tuple[str, ...] = ("cifar10", "cifar100", "ImageNet16-120")
@@ -37,11 +38,7 @@ _ZC_FILE = {"cifar10": "zc_cifar10.csv.gz", "ImageNet16-120": "zc_imagenet16.csv
 
 def check_dataset(dataset: str, valid: tuple[str, ...] = NB201_DATASETS) -> str:
     """Return ``dataset`` if it is one of ``valid``; otherwise raise a helpful error."""
-    if not isinstance(dataset, str):
-        raise TypeError(f"dataset must be a str, one of {list(valid)}; got {type(dataset).__name__}")
-    if dataset not in valid:
-        raise ValueError(f"unknown dataset {dataset!r}; valid choices are {list(valid)}")
-    return dataset
+    return check_choice("dataset", dataset, valid)
 
 
 def _read_csv(name: str, **kwargs) -> pd.DataFrame:

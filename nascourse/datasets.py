@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 
 from nascourse import data
-from nascourse._checks import check_int
+from nascourse._checks import check_choice, check_int
 
 #: Data set names understood by :func:`get_dataset` and :func:`get_loaders`.
 DATASETS: tuple[str, ...] = ("cifar10-subset", "digits", "cifar10")
@@ -38,14 +38,6 @@ CIFAR10_MEAN: tuple[float, float, float] = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD: tuple[float, float, float] = (0.2470, 0.2435, 0.2616)
 #: The digits kept for testing: a fixed, class-stratified draw, the same for every seed.
 DIGITS_N_TEST = 400
-
-
-def _check_choice(name: str, value: str, valid: tuple[str, ...]) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a str, one of {list(valid)}; got {type(value).__name__} {value!r}")
-    if value not in valid:
-        raise ValueError(f"unknown {name} {value!r}; valid choices are {list(valid)}")
-    return value
 
 
 def _normalise(images: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
@@ -68,7 +60,7 @@ def load_cifar10_subset(split: str = "train", size: int = 32) -> tuple[torch.Ten
     than 32 resamples the normalised images bilinearly (anti-aliased): smaller images make
     a network several times faster on a CPU (the live searches of chapters 03 and 04).
     """
-    _check_choice("split", split, SPLITS)
+    check_choice("split", split, SPLITS)
     size = check_int("size", size)
     arrays = _cifar10_arrays()
     keep = np.ones(len(arrays["y"]), dtype=bool) if split == "all" else arrays["split"] == SPLITS.index(split)
@@ -99,7 +91,7 @@ def load_digits(split: str = "train", size: int = 32) -> tuple[torch.Tensor, tor
     network's stem expects RGB) and standardised with the training split's statistics.
     ``split``: 'train' (1,397 images), 'test' (a fixed stratified 400) or 'all'.
     """
-    _check_choice("split", split, SPLITS)
+    check_choice("split", split, SPLITS)
     size = check_int("size", size, minimum=8)      # the digits are 8x8
     x, y, test = _digits_split()
     images = F.interpolate(torch.from_numpy(x).float(), size=(size, size), mode="bilinear",
@@ -118,7 +110,7 @@ def load_cifar10(root: str | Path = "data", split: str = "train", download: bool
     Images come out normalised like :func:`load_cifar10_subset`. Nothing is fetched unless
     ``download=True``; a missing torchvision or data set raises an error saying what to do.
     """
-    _check_choice("split", split, ("train", "test"))
+    check_choice("split", split, ("train", "test"))
     try:
         from torchvision import datasets as tv_datasets
         from torchvision import transforms
@@ -151,7 +143,7 @@ def get_dataset(name: str, split: str = "train", root: str | Path = "data",
     ``image_size`` resamples the shipped data sets (default: 32x32, see
     :func:`load_cifar10_subset` and :func:`load_digits`); full CIFAR-10 is read as it is.
     """
-    _check_choice("dataset name", name, DATASETS)
+    check_choice("dataset name", name, DATASETS)
     if name == "cifar10":
         if image_size not in (None, 32):
             raise ValueError(f"image_size={image_size!r} is only available for the shipped data sets "

@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
+
+from nascourse._checks import check_choice
 try:  # widget progress bars in notebooks need ipywidgets; plain text bars otherwise
     import ipywidgets  # noqa: F401
     from tqdm.auto import tqdm
@@ -35,6 +37,16 @@ def try_gpu(i: int = 0) -> torch.device:
 def default_device() -> torch.device:
     """The device every function of the course uses unless told otherwise."""
     return try_gpu(0)
+
+
+def as_device(device: torch.device | str | None) -> torch.device:
+    """``device`` as a torch.device; ``None`` means :func:`default_device`."""
+    if device is None:
+        return default_device()
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be a torch.device, a str such as 'cpu' or 'cuda', or None; "
+                        f"got {type(device).__name__} {device!r}")
+    return torch.device(device)
 
 
 def _check_number(name: str, value: float, low: float, low_inclusive: bool,
@@ -76,7 +88,7 @@ def evaluate(net: nn.Module, loader: Iterable[tuple[torch.Tensor, torch.Tensor]]
                             f"{max_batches!r}")
         if max_batches < 1:
             raise ValueError(f"max_batches must be a positive int or None, got {max_batches}")
-    device = torch.device(device) if device is not None else default_device()
+    device = as_device(device)
     was_training = net.training
     net.to(device).eval()
     loss, correct, count = 0.0, 0, 0
@@ -118,11 +130,10 @@ def train(net: nn.Module, train_loader: DataLoader, epochs: int, lr: float = 0.1
     _check_number("lr", lr, 0, low_inclusive=False)
     _check_number("momentum", momentum, 0, low_inclusive=True, high=1)
     _check_number("weight_decay", weight_decay, 0, low_inclusive=True)
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {optimizer!r}; valid choices are {list(OPTIMIZERS)}")
+    check_choice("optimizer", optimizer, OPTIMIZERS)
     if len(train_loader) == 0:
         raise ValueError("train_loader yields no batches")
-    device = torch.device(device) if device is not None else default_device()
+    device = as_device(device)
     if seed is not None:
         torch.manual_seed(seed)
         _reseed(train_loader, seed)

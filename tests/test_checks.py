@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nascourse._checks import check_int
+from nascourse._checks import check_choice, check_int
 
 
 def test_integers_pass_as_python_ints():
@@ -27,3 +27,13 @@ def test_bad_values_name_the_argument_and_what_is_valid(value, minimum, allow_no
     with pytest.raises(error) as caught:
         check_int("n", value, minimum=minimum, allow_none=allow_none)
     assert str(caught.value) == message
+
+
+def test_choices():
+    assert check_choice("order", 2, (1, 2)) == 2
+    with pytest.raises(ValueError, match=r"unknown order 3; valid choices are \[1, 2\]"):
+        check_choice("order", 3, (1, 2))
+    with pytest.raises(ValueError, match=r"unknown split 'valid'; valid choices are \['train', 'test'\]"):
+        check_choice("split", "valid", ("train", "test"))
+    with pytest.raises(TypeError, match=r"split must be a str, one of \['train', 'test'\]; got NoneType None"):
+        check_choice("split", None, ("train", "test"))

@@ -146,3 +146,10 @@ def test_bad_arguments(loaders, kwargs, error, match):
 def test_net_must_be_a_module(loaders):
     with pytest.raises(TypeError, match="torch.nn.Module"):
         train.train(lambda x: x, loaders[0], 1)
+
+
+def test_as_device():
+    assert train.as_device(None) == train.default_device()
+    assert train.as_device("cpu") == torch.device("cpu") == train.as_device(torch.device("cpu"))
+    with pytest.raises(TypeError, match="device must be"):
+        train.as_device(0.5)

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from nascourse._checks import check_int
+from nascourse._checks import check_choice, check_int
 from nascourse.search.base import (Evaluation, History, NB201Space, SearchSpace, _record, _reraise,
                                    _timed_call, as_rng, check_budget, run)
 
@@ -134,8 +134,7 @@ def acquisition(name: str, mean: np.ndarray, std: np.ndarray, best: float, rng: 
     """
     from scipy import stats  # imported here, so that worker processes that only train stay light
 
-    if name not in ACQUISITIONS:
-        raise ValueError(f"unknown acquisition {name!r}; valid choices are {list(ACQUISITIONS)}")
+    check_choice("acquisition", name, ACQUISITIONS)
     std = np.maximum(std, 1e-9)
     z = (mean - best - xi) / std
     if name == "ei":
@@ -277,10 +276,8 @@ def bayesian_optimisation(objective: Callable, budget: int, seed: int = 0, n_ini
     last round are proposed, so each round proposes a batch of ``refit_every`` (BANANAS
     proposes ten per round). ``refit_every=1`` is classic sequential BO.
     """
-    if surrogate not in SURROGATES:
-        raise ValueError(f"unknown surrogate {surrogate!r}; valid choices are {list(SURROGATES)}")
-    if acquisition_function not in ACQUISITIONS:
-        raise ValueError(f"unknown acquisition {acquisition_function!r}; valid choices are {list(ACQUISITIONS)}")
+    check_choice("surrogate", surrogate, SURROGATES)
+    check_choice("acquisition", acquisition_function, ACQUISITIONS)
     n_init, n_candidates, refit_every = (check_int(name, value) for name, value in
                                          (("n_init", n_init), ("n_candidates", n_candidates), ("refit_every", refit_every)))
     proposer = _BayesOpt(_space(space), as_rng(seed), n_init, surrogate, acquisition_function,
@@ -392,6 +389,5 @@ STRATEGIES: dict[str, Callable[..., History]] = {
 
 def get_strategy(name: str) -> Callable[..., History]:
     """A query-budget strategy by name (``random``, ``evolution``, ``local``, ``bo``)."""
-    if name not in STRATEGIES:
-        raise ValueError(f"unknown strategy {name!r}; valid choices are {list(STRATEGIES)}")
+    check_choice("strategy", name, STRATEGIES)
     return STRATEGIES[name]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from nascourse import bench
+from nascourse._checks import check_choice
 from nascourse.spaces import nb201
 
 SELECTIONS = ("auto", "val", "test")
@@ -27,8 +28,7 @@ class BenchmarkObjective:
 
     def __init__(self, dataset: str = "cifar10", select_on: str = "auto"):
         self.dataset = bench.check_dataset(dataset)
-        if select_on not in SELECTIONS:
-            raise ValueError(f"unknown select_on {select_on!r}; valid choices are {list(SELECTIONS)}")
+        check_choice("select_on", select_on, SELECTIONS)
         has_val = dataset == "cifar10"
         if select_on == "val" and not has_val:
             raise ValueError(

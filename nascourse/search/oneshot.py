@@ -37,10 +37,10 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Subset
 
 from nascourse import datasets
-from nascourse._checks import check_int
+from nascourse._checks import check_choice, check_int
 from nascourse.nn.supernet import NUM_EDGES, NUM_OPS, NB201Supernet, discretise, evaluate_cell
 from nascourse.spaces.nb201 import OPS, Cell, random_cell
-from nascourse.train import _generators, _reseed, default_device, evaluate, tqdm
+from nascourse.train import _generators, _reseed, as_device, evaluate, tqdm
 
 #: The one-shot methods that train a supernet with :func:`run_search`.
 METHODS: tuple[str, ...] = ("darts", "gdas", "rsws")
@@ -76,21 +76,6 @@ def _non_negative(name: str, value: Any, positive: bool = False) -> float:
     return float(value)
 
 
-def _choice(name: str, value: Any, valid: Sequence) -> Any:
-    if value not in valid:
-        raise ValueError(f"unknown {name} {value!r}; valid choices are {list(valid)}")
-    return value
-
-
-def _device(device: torch.device | str | None) -> torch.device:
-    if device is None:
-        return default_device()
-    if not isinstance(device, (str, torch.device)):
-        raise TypeError(f"device must be a torch.device, a str such as 'cpu' or 'cuda', or None; "
-                        f"got {type(device).__name__} {device!r}")
-    return torch.device(device)
-
-
 # ----- data ---------------------------------------------------------------------------------
 class SearchData(NamedTuple):
     """The bilevel split: ``train`` fits the weights, ``valid`` the architecture."""
@@ -111,7 +96,7 @@ def search_data(dataset: str = "cifar10-subset", n_images: int | None = None, im
     makes a CPU run several times faster. Both loaders shuffle with generators seeded from
     ``seed``, so a run sees the same batches every time.
     """
-    _choice("dataset", dataset, DATASETS)
+    check_choice("dataset", dataset, DATASETS)
     batch_size = check_int("batch_size", batch_size)
     n_images = check_int("n_images", n_images, allow_none=True)
     image_size = check_int("image_size", image_size, allow_none=True)
@@ -256,7 +241,7 @@ def step_memory(step: Callable[[], Any], device: torch.device | str | None = Non
     backward pass, which is what grows with the number of operations a step runs; tensors
     in ``exclude`` (pass the parameters) are not counted, since they exist anyway.
     """
-    device = _device(device)
+    device = as_device(device)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
@@ -282,8 +267,8 @@ def training_step_memory(net: NB201Supernet, x: torch.Tensor, y: torch.Tensor, m
                          device: torch.device | str | None = None, tau: float = 1.0, seed: int = 0) -> int:
     """:func:`step_memory` of one forward and backward pass of ``method``'s training step on
     the batch ``(x, y)``: every operation for DARTS, one sampled path for GDAS and RSWS."""
-    _choice("method", method, METHODS)
-    device = _device(device)
+    check_choice("method", method, METHODS)
+    device = as_device(device)
     net.to(device)
     x, y = x.to(device), y.to(device)
     generator = torch.Generator().manual_seed(seed)
@@ -324,9 +309,9 @@ def _in_order(loader: DataLoader) -> DataLoader:
 def _settings(method: str, epochs: int, C: int, N: int, order: int, seed: int, w_lr: float, w_lr_min: float,
               w_momentum: float, w_weight_decay: float, grad_clip: float, a_lr: float, a_weight_decay: float,
               tau_max: float, tau_min: float) -> dict[str, Any]:
-    settings = {"method": _choice("method", method, METHODS), "epochs": check_int("epochs", epochs),
+    settings = {"method": check_choice("method", method, METHODS), "epochs": check_int("epochs", epochs),
                 "C": check_int("C", C), "N": check_int("N", N),
-                "order": _choice("order", order, (1, 2)), "seed": check_int("seed", seed, minimum=0)}
+                "order": check_choice("order", order, (1, 2)), "seed": check_int("seed", seed, minimum=0)}
     for name, value in (("w_lr", w_lr), ("a_lr", a_lr), ("tau_max", tau_max), ("tau_min", tau_min)):
         settings[name] = _non_negative(name, value, positive=True)
     for name, value in (("w_lr_min", w_lr_min), ("w_weight_decay", w_weight_decay),
@@ -378,7 +363,7 @@ def run_search(method: str, data: tuple[DataLoader, DataLoader], epochs: int = 1
                          grad_clip, a_lr, a_weight_decay, tau_max, tau_min)
     train_loader, valid_loader = _check_data(data)
     stop_after = check_int("stop_after", stop_after, allow_none=True)
-    device = _device(device)
+    device = as_device(device)
     torch.manual_seed(seed)
     net = NB201Supernet(C, N, NUM_CLASSES).to(device)
     w_opt = torch.optim.SGD(net.weight_parameters(), lr=w_lr, momentum=w_momentum, weight_decay=w_weight_decay)
@@ -538,7 +523,7 @@ def perturbation_selection(net: NB201Supernet, data: tuple[DataLoader, DataLoade
     tune_lr = _non_negative("tune_lr", tune_lr, positive=True)
     seed = check_int("seed", seed, minimum=0)
     eval_batches = check_int("eval_batches", eval_batches)
-    device = _device(device)
+    device = as_device(device)
     net = copy.deepcopy(net).to(device)
     weights = net.mixing_weights().detach().clone()
     batches = [(x.to(device), y.to(device)) for _, (x, y) in zip(range(eval_batches), _in_order(valid_loader))]

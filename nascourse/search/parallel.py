@@ -23,7 +23,7 @@ import multiprocessing
 import os
 from typing import Any, Callable, Iterator
 
-from nascourse._checks import check_int
+from nascourse._checks import check_choice, check_int
 
 
 class DaskExecutor(cf.Executor):
@@ -156,8 +156,7 @@ class SimulatedFailures:
     def __init__(self, objective: Callable, rate: float = 0.1, mode: str = "raise", seed: int = 0):
         if not 0 <= rate <= 1:
             raise ValueError(f"rate must be in [0, 1], got {rate}")
-        if mode not in self.MODES:
-            raise ValueError(f"unknown mode {mode!r}; valid choices are {list(self.MODES)}")
+        check_choice("mode", mode, self.MODES)
         self.objective, self.rate, self.mode, self.seed = objective, rate, mode, seed
 
     def fails(self, arch: Any) -> bool:

@@ -17,7 +17,7 @@ import time
 import torch
 
 from nascourse import datasets, train
-from nascourse._checks import check_int
+from nascourse._checks import check_choice, check_int
 from nascourse.nn import count_parameters, nb201_network
 from nascourse.spaces import nb201
 
@@ -54,8 +54,7 @@ class TrainingObjective:
                  n_train: int | None = None, n_valid: int | None = None, batch_size: int = 64,
                  lr: float = 0.1, optimizer: str = "sgd", image_size: int | None = None, seed: int = 0,
                  device: str | None = None, num_threads: int | None = 1):
-        if dataset not in DATASETS:
-            raise ValueError(f"unknown dataset {dataset!r}; valid choices are {list(DATASETS)}")
+        check_choice("dataset", dataset, DATASETS)
         self.dataset = dataset
         self.epochs, self.C, self.N = (check_int(k, v) for k, v in (("epochs", epochs), ("C", C), ("N", N)))
         self.n_train = check_int("n_train", n_train, allow_none=True)
@@ -65,8 +64,7 @@ class TrainingObjective:
         self.num_threads = check_int("num_threads", num_threads, allow_none=True)
         if not isinstance(lr, (int, float)) or isinstance(lr, bool) or lr <= 0:
             raise ValueError(f"lr must be a positive number, got {lr!r}")
-        if optimizer not in train.OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {optimizer!r}; valid choices are {list(train.OPTIMIZERS)}")
+        check_choice("optimizer", optimizer, train.OPTIMIZERS)
         self.lr, self.optimizer, self.seed, self.device = float(lr), optimizer, int(seed), device
 
     @property
@@ -91,7 +89,7 @@ class TrainingObjective:
         if isinstance(epochs, float) and epochs.is_integer():
             epochs = int(epochs)  # fidelities computed as eta**-s * max come out as floats
         epochs = self.epochs if epochs is None else check_int("epochs", epochs)
-        device = torch.device(self.device) if self.device is not None else train.default_device()
+        device = train.as_device(self.device)
         threads = torch.get_num_threads()
         cpu = time.thread_time()
         try:
