@@ -8,6 +8,7 @@ out of range.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Iterable
 
 import numpy as np
@@ -36,3 +37,15 @@ def check_choice(name: str, value: Any, valid: Iterable) -> Any:
     if value not in valid:
         raise ValueError(f"unknown {name} {value!r}; valid choices are {valid}")
     return value
+
+
+def check_number(name: str, value: Any, positive: bool = False, below: float | None = None) -> float:
+    """``value`` as a float if it is a finite real number that is at least 0 (above 0 when
+    ``positive``) and, when ``below`` is given, less than ``below``."""
+    kind = f"a {'positive' if positive else 'non-negative'} finite number"
+    kind += f" below {below}" if below is not None else ""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be {kind}, got {type(value).__name__} {value!r}")
+    if not math.isfinite(value) or value < 0 or (positive and value == 0) or (below is not None and value >= below):
+        raise ValueError(f"{name} must be {kind}, got {value}")
+    return float(value)

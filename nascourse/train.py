@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
-from nascourse._checks import check_choice
+from nascourse._checks import check_choice, check_number
 try:  # widget progress bars in notebooks need ipywidgets; plain text bars otherwise
     import ipywidgets  # noqa: F401
     from tqdm.auto import tqdm
@@ -47,16 +47,6 @@ def as_device(device: torch.device | str | None) -> torch.device:
         raise TypeError(f"device must be a torch.device, a str such as 'cpu' or 'cuda', or None; "
                         f"got {type(device).__name__} {device!r}")
     return torch.device(device)
-
-
-def _check_number(name: str, value: float, low: float, low_inclusive: bool,
-                  high: float | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
-    too_low = value < low if low_inclusive else value <= low
-    if too_low or (high is not None and value >= high):
-        bound = f"{'>=' if low_inclusive else '>'} {low}" + (f" and < {high}" if high is not None else "")
-        raise ValueError(f"{name} must be {bound}, got {value}")
 
 
 def _generators(loader: DataLoader) -> list[torch.Generator]:
@@ -127,9 +117,9 @@ def train(net: nn.Module, train_loader: DataLoader, epochs: int, lr: float = 0.1
         raise TypeError(f"epochs must be a positive int, got {type(epochs).__name__} {epochs!r}")
     if epochs < 1:
         raise ValueError(f"epochs must be a positive int, got {epochs}")
-    _check_number("lr", lr, 0, low_inclusive=False)
-    _check_number("momentum", momentum, 0, low_inclusive=True, high=1)
-    _check_number("weight_decay", weight_decay, 0, low_inclusive=True)
+    check_number("lr", lr, positive=True)
+    check_number("momentum", momentum, below=1)
+    check_number("weight_decay", weight_decay)
     check_choice("optimizer", optimizer, OPTIMIZERS)
     if len(train_loader) == 0:
         raise ValueError("train_loader yields no batches")

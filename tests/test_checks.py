@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nascourse._checks import check_choice, check_int
+from nascourse._checks import check_choice, check_int, check_number
 
 
 def test_integers_pass_as_python_ints():
@@ -37,3 +37,17 @@ def test_choices():
         check_choice("split", "valid", ("train", "test"))
     with pytest.raises(TypeError, match=r"split must be a str, one of \['train', 'test'\]; got NoneType None"):
         check_choice("split", None, ("train", "test"))
+
+
+def test_numbers():
+    assert check_number("lr", 0.1, positive=True) == 0.1 and check_number("decay", 0) == 0.0
+    assert check_number("momentum", np.float32(0.5), below=1) == 0.5
+    for value, kwargs, message in [(0, {"positive": True}, "lr must be a positive finite number, got 0"),
+                                   (-1e-3, {}, "lr must be a non-negative finite number, got -0.001"),
+                                   (float("inf"), {}, "lr must be a non-negative finite number, got inf"),
+                                   (1.0, {"below": 1}, "lr must be a non-negative finite number below 1, got 1.0")]:
+        with pytest.raises(ValueError) as caught:
+            check_number("lr", value, **kwargs)
+        assert str(caught.value) == message
+    with pytest.raises(TypeError, match="lr must be a non-negative finite number, got str '0.1'"):
+        check_number("lr", "0.1")

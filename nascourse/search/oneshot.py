@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Subset
 
 from nascourse import datasets
-from nascourse._checks import check_choice, check_int
+from nascourse._checks import check_choice, check_int, check_number
 from nascourse.nn.supernet import NUM_EDGES, NUM_OPS, NB201Supernet, discretise, evaluate_cell
 from nascourse.spaces.nb201 import OPS, Cell, random_cell
 from nascourse.train import _generators, _reseed, as_device, evaluate, tqdm
@@ -64,16 +64,6 @@ LAPTOP_SETTINGS: dict[str, Any] = {**PAPER_SETTINGS, "epochs": 10, "C": 8, "N": 
 LAPTOP_DATA: dict[str, Any] = {"dataset": "cifar10-subset", "n_images": 1000, "image_size": 16, "batch_size": 32}
 #: The data of the paper settings: full CIFAR-10 (25,000 + 25,000 images) in batches of 64.
 PAPER_DATA: dict[str, Any] = {"dataset": "cifar10", "batch_size": 64}
-
-
-# ----- arguments ----------------------------------------------------------------------------
-def _non_negative(name: str, value: Any, positive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
-    if value < 0 or (positive and value == 0) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a {'positive' if positive else 'non-negative'} finite number, "
-                         f"got {value}")
-    return float(value)
 
 
 # ----- data ---------------------------------------------------------------------------------
@@ -206,8 +196,8 @@ def second_order_arch_grad(net: NB201Supernet, x_train: torch.Tensor, y_train: t
     ``r = epsilon / ||v||`` (Liu et al. 2019, eq. 7-8). The weights are restored on
     return. Returns the gradient and the validation loss at ``w'``.
     """
-    xi = _non_negative("xi", xi)
-    epsilon = _non_negative("epsilon", epsilon, positive=True)
+    xi = check_number("xi", xi)
+    epsilon = check_number("epsilon", epsilon, positive=True)
     weights, alpha = net.weight_parameters(), net.alpha
     saved = [w.detach().clone() for w in weights]
     g_train = _grads(F.cross_entropy(net(x_train), y_train), weights)
@@ -313,13 +303,11 @@ def _settings(method: str, epochs: int, C: int, N: int, order: int, seed: int, w
                 "C": check_int("C", C), "N": check_int("N", N),
                 "order": check_choice("order", order, (1, 2)), "seed": check_int("seed", seed, minimum=0)}
     for name, value in (("w_lr", w_lr), ("a_lr", a_lr), ("tau_max", tau_max), ("tau_min", tau_min)):
-        settings[name] = _non_negative(name, value, positive=True)
+        settings[name] = check_number(name, value, positive=True)
     for name, value in (("w_lr_min", w_lr_min), ("w_weight_decay", w_weight_decay),
                         ("grad_clip", grad_clip), ("a_weight_decay", a_weight_decay)):
-        settings[name] = _non_negative(name, value)
-    settings["w_momentum"] = _non_negative("w_momentum", w_momentum)
-    if settings["w_momentum"] >= 1:
-        raise ValueError(f"w_momentum must be in [0, 1), got {w_momentum}")
+        settings[name] = check_number(name, value)
+    settings["w_momentum"] = check_number("w_momentum", w_momentum, below=1)
     if settings["w_lr_min"] > settings["w_lr"]:
         raise ValueError(f"w_lr_min={w_lr_min} must not exceed w_lr={w_lr}")
     if settings["tau_min"] > settings["tau_max"]:
@@ -520,7 +508,7 @@ def perturbation_selection(net: NB201Supernet, data: tuple[DataLoader, DataLoade
         raise TypeError(f"net must be an NB201Supernet, got {type(net).__name__}")
     train_loader, valid_loader = _check_data(data)
     tune_steps = check_int("tune_steps", tune_steps, minimum=0)
-    tune_lr = _non_negative("tune_lr", tune_lr, positive=True)
+    tune_lr = check_number("tune_lr", tune_lr, positive=True)
     seed = check_int("seed", seed, minimum=0)
     eval_batches = check_int("eval_batches", eval_batches)
     device = as_device(device)
