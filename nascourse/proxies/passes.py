@@ -83,7 +83,9 @@ class WindowSumAvgPool2d(nn.AvgPool2d):
     over an image of ones, ``outer(R 1, 1 C)``). The values equal ``AvgPool2d``'s up to
     floating-point rounding; the gain is in differentiation: the backward pass of a matrix
     product is a matrix product, so the double backward that grasp's Hessian-gradient
-    product needs is several times cheaper than through the CPU pooling kernels. The shared
+    product needs is several times cheaper than through the CPU pooling kernels (and
+    cheaper than through the depthwise convolution of
+    :class:`nascourse.nn.supernet.BoxAverage`, the faster form for one backward pass). The shared
     pass on the real batch uses it (:func:`use_window_sums`); as a subclass, it still
     passes every ``isinstance`` check (the operation count among them). A product costs a
     multiply-add per pixel of the side for every output, so above :attr:`MAX_SIDE` pixels
