@@ -86,16 +86,29 @@ def site(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     log.write_text(result.stdout, encoding="utf-8")
     if result.returncode != 0:
         pytest.fail(f"the book build failed (exit {result.returncode}); full log in {log}\n"
-                    + build_log_summary(result.stdout), pytrace=False)
+                    + build_log_summary(result.stdout, out / "_build" / "html" / "reports"),
+                    pytrace=False)
     return out / "_build" / "html"
 
 
-def build_log_summary(log: str, tail: int = 60) -> str:
-    """The warnings and errors of a build log, then its last lines."""
-    lines = log.splitlines()
-    flagged = [line for line in lines if re.search(r"WARNING|ERROR|Error|Traceback", line)]
-    return "\n".join(["--- warnings and errors ---", *flagged[:200],
-                      f"--- last {tail} lines ---", *lines[-tail:]])
+ANSI_CODE = re.compile(r"\x1b\[[0-9;]*m")
+# Lines that every build prints and that never explain a failure.
+NOISE = re.compile(r"Kernel is running over TCP without encryption|^(copying images|writing output|"
+                   r"reading sources)\.\.\.")
+
+
+def build_log_summary(log: str, reports: Path | None = None, tail: int = 20) -> str:
+    """What explains a failed build: first the traceback that myst-nb saved for each
+    notebook that failed to execute (the failing cell and its error), then the log's
+    warnings and errors and its last lines, all without colour codes and routine noise."""
+    parts = []
+    for report in sorted(reports.rglob("*.err.log")) if reports is not None and reports.is_dir() else []:
+        text = ANSI_CODE.sub("", report.read_text(encoding="utf-8", errors="replace")).splitlines()
+        parts += [f"--- {report.relative_to(reports)} (last 80 lines) ---", *text[-80:]]
+    lines = [line for line in ANSI_CODE.sub("", log).splitlines() if not NOISE.search(line)]
+    parts += ["--- warnings and errors ---",
+              *[line for line in lines if re.search(r"WARNING|ERROR|Error|Traceback", line)][:200]]
+    return "\n".join([*parts, f"--- last {tail} lines ---", *lines[-tail:]])
 
 
 @pytest.fixture(scope="module")
@@ -244,3 +257,20 @@ def test_page_needs_no_network(site, rendered, name):
         text = css.read_text(encoding="utf-8", errors="replace")
         assert not re.search(r"""(url\(\s*['"]?|@import\s+['"])(https?:)?//""", text), (
             f"{css.relative_to(site)} loads something from the web")
+
+
+def test_build_failure_report_shows_the_failing_cell(tmp_path):
+    reports = tmp_path / "reports" / "chapters"
+    reports.mkdir(parents=True)
+    (reports / "06_predictors.err.log").write_text(
+        "assert gcn_fit > fit.max() / 2\n\x1b[31mAssertionError\x1b[39m: fit (CPU s)\n", encoding="utf-8")
+    log = ("\x1b[01mcopying images... \x1b[39;49;00m[ 50%] a.png\n"
+           "[IPKernelApp] WARNING | Kernel is running over TCP without encryption. All ...\n"
+           "\x1b[91mchapters/06_predictors.ipynb: WARNING: Executing notebook failed\x1b[39;49;00m\n"
+           "build finished with problems, 2 warnings.\n")
+    summary = build_log_summary(log, tmp_path / "reports")
+    assert summary.index("AssertionError: fit (CPU s)") < summary.index("Executing notebook failed")
+    assert "chapters/06_predictors.err.log" in summary and "assert gcn_fit" in summary
+    assert "\x1b" not in summary and "copying images" not in summary and "IPKernelApp" not in summary
+    assert summary.endswith("build finished with problems, 2 warnings.")
+    assert "reports" not in build_log_summary(log, tmp_path / "missing")
