@@ -8,7 +8,7 @@ of the check cells into a report (so that one failure does not hide the next), e
 the notebook and lists the assertions that failed and the cells that raised.
 
     python scripts/check_seeds.py                                 # seeds 1-4, every chapter
-    python scripts/check_seeds.py --seeds 1 2 chapters/04_one_shot_darts.ipynb
+    python scripts/check_seeds.py chapters/04_one_shot_darts.ipynb --seeds 1 2   # seeds after the notebooks
 
 Each run takes about as long as the chapter itself; timings printed by a chapter vary, and
 its other numbers change with the seed, so read the prose against the failures reported.
