@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 from pathlib import Path
 
 import nbformat
@@ -17,8 +19,6 @@ spec.loader.exec_module(check_seeds)
 
 def run(source: str) -> str:
     """Execute code, return what it printed."""
-    import contextlib
-    import io
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         exec(source, {})
