@@ -1,5 +1,10 @@
-"""Drawing cells and plotting curves (chapter 02 draws the spaces; chapters 03-08 plot
-results with :func:`plot_with_band`).
+"""The course's figure style, drawing cells and plotting curves (chapter 02 draws the
+spaces; chapters 03-08 plot results with :func:`plot_with_band`).
+
+Every chapter calls :func:`use_style` once: figures then fit the text column of the
+website (:data:`TEXT_WIDTH` inches wide at most, which the static notebook test enforces),
+their fonts stay legible at that width, colours come from a colour-blind-safe palette
+(:data:`PALETTE`, Okabe and Ito's), and the images are rendered at 150 dpi.
 
 Every function takes an optional matplotlib ``ax`` and returns the Axes it drew on; a new
 figure is made (with ``plt.subplots``) only when no ``ax`` is given. Operations keep one
@@ -19,6 +24,7 @@ from typing import Sequence
 import matplotlib.pyplot as plt
 import networkx as nx
 import numpy as np
+from cycler import cycler
 from matplotlib.axes import Axes
 from matplotlib.colors import to_rgb
 from matplotlib.lines import Line2D
@@ -27,11 +33,48 @@ from matplotlib.path import Path
 
 from nascourse.spaces import darts, grammar, nb101, nb201
 
-_CONV3 = "#1f77b4"
-_CONV1 = "#ff7f0e"
+#: The colour-blind-safe palette of Okabe and Ito (2008), in the order the figures cycle
+#: through it: blue, orange, bluish green, vermillion, reddish purple, sky blue, yellow, black.
+PALETTE: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7",
+                            "#56B4E9", "#F0E442", "#000000")
+
+#: Width of the website's text column in inches at the figures' nominal 100 px per inch:
+#: a wider figure is shrunk to fit, and its text with it.
+TEXT_WIDTH = 6.8
+
+#: The course style that :func:`use_style` applies (matplotlib rcParams).
+STYLE: dict[str, object] = {
+    "figure.figsize": (TEXT_WIDTH, 4.0),
+    "figure.dpi": 150,
+    "savefig.dpi": 150,
+    "figure.constrained_layout.use": True,
+    "font.size": 11,
+    "axes.titlesize": 12,
+    "axes.labelsize": 11,
+    "xtick.labelsize": 10,
+    "ytick.labelsize": 10,
+    "legend.fontsize": 10,
+    "legend.title_fontsize": 10,
+    "axes.prop_cycle": cycler(color=PALETTE),
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "image.cmap": "viridis",
+    "lines.linewidth": 1.8,
+}
+
+
+def use_style() -> None:
+    """Apply the course's figure style (:data:`STYLE`) to every figure drawn after it."""
+    plt.rcParams.update(STYLE)
+
+
+_CONV3 = PALETTE[0]
+_CONV1 = PALETTE[1]
 _SKIP = "#7f7f7f"
-_AVG = "#2ca02c"
-_MAX = "#9467bd"
+_AVG = PALETTE[2]
+_MAX = PALETTE[4]
 _NONE = "#c7c7c7"
 _IO = "#e6e6e6"
 
@@ -51,15 +94,15 @@ OP_COLOURS: dict[str, str] = {
     "maxpool3x3": _MAX,
     # DARTS
     "max_pool_3x3": _MAX,
-    "sep_conv_3x3": "#17becf",
-    "sep_conv_5x5": "#bcbd22",
-    "dil_conv_3x3": "#d62728",
+    "sep_conv_3x3": PALETTE[5],
+    "sep_conv_5x5": PALETTE[6],
+    "dil_conv_3x3": PALETTE[3],
     "dil_conv_5x5": "#8c564b",
     "concat": "#b0b0b0",
     # the grammar
     "conv3x3": _CONV3,
     "conv1x1": _CONV1,
-    "sepconv3x3": "#17becf",
+    "sepconv3x3": PALETTE[5],
     "avgpool": _AVG,
     "identity": _SKIP,
 }

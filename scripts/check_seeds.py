@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
 import re
 import sys
 import time
@@ -26,6 +27,8 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+
+from nascourse import claims
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SEED_LINE = re.compile(r"^SEED = \d+", re.MULTILINE)
@@ -78,7 +81,7 @@ def failures(nb: nbformat.NotebookNode) -> list[str]:
                 found.append(f"cell {index} raised {output['ename']}: {output['evalue'][:200]}")
             elif output.get("output_type") == "stream":
                 found += [f"cell {index}: {line}" for line in output.get("text", "").splitlines()
-                          if line.startswith(MARK)]
+                          if line.startswith((MARK, claims.FAILED))]
     return found
 
 
@@ -90,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=int, default=900, help="seconds per cell")
     args = parser.parse_args(argv)
     failed = False
+    os.environ[claims.REPORT_ENV] = "1"   # inherited by the kernels started below
     for path in args.notebooks:
         original = nbformat.read(path, as_version=4)
         for seed in args.seeds:

@@ -53,3 +53,18 @@ def test_main_runs_each_seed_and_fails_when_a_check_does(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "01_demo.ipynb, seed 1: 0 failed" in printed
     assert "01_demo.ipynb, seed 2: 1 failed" in printed and "CHECK FAILED line 1: value < 15" in printed
+
+
+def test_main_reports_a_failed_claim_and_runs_on(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("NASCOURSE_REPORT_CLAIMS", raising=False)
+    path = tmp_path / "02_demo.ipynb"
+    nbformat.write(new_notebook(cells=[
+        new_code_cell("SEED = 0\nvalue = 0.5 + SEED"),
+        new_code_cell("from nascourse import claims\nclaims.close('0.5', value, tol=0.01)\n"
+                      "claims.above('0.1', value)\nprint('after the claims')",
+                      metadata={"tags": ["remove-cell"]})]), path)
+    assert check_seeds.main([str(path), "--seeds", "0"]) == 0
+    assert check_seeds.main([str(path), "--seeds", "1"]) == 1
+    printed = capsys.readouterr().out
+    assert "02_demo.ipynb, seed 1: 1 failed" in printed
+    assert "CLAIM FAILED the prose says 0.5, the code computed 1.5 (tolerance 0.01)" in printed

@@ -4,7 +4,18 @@ Every notebook in ``chapters/`` must
 - be stored without outputs or execution counts (the book build executes it);
 - start its code with the Colab set-up cell that ``scripts/sync_setup_cells.py`` writes;
 - have a check cell: a code cell tagged ``remove-cell`` that asserts a key result;
-- keep code cells short, at most 25 lines (longer code belongs in the package).
+- keep code cells short, at most 25 lines (longer code belongs in the package);
+- quote no computed number that nothing checks: every decimal number or percentage in its
+  markdown (outside maths and code) is bound by a ``nascourse.claims`` call, cited (its
+  paragraph has a ``{cite}`` role: a published number), or listed with a reason under the
+  notebook metadata ``nascourse.unchecked-numbers`` (a setting, or arithmetic shown);
+- draw in the course style: call ``viz.use_style()``, no ``figsize`` wider than the text
+  column (``viz.TEXT_WIDTH``), and figures captioned by a markdown cell right after the
+  code cell, opening with ``**Figure N.**``, numbered 1, 2, ... in order; a "Figure N" in
+  the text names a caption that exists;
+- refer to chapters by links (``[chapter 04](04_one_shot_darts.ipynb)``), to exercises by
+  ``{ref}`` alone (the role writes "Exercise N" itself) and to authors by ``{cite:t}``
+  (``Zoph et al. {cite}`...``` prints the names twice).
 
 The checker is tested on small notebooks made here, so that it is known to pass a correct
 notebook and to fail each kind of bad one.
@@ -12,6 +23,7 @@ notebook and to fail each kind of bad one.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import re
 from pathlib import Path
@@ -20,8 +32,17 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from nascourse import viz
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MAX_CELL_LINES = 25
+CLAIM_FUNCTIONS = {"close", "above", "below", "between"}
+EXEMPT_KEY = "unchecked-numbers"
+# A decimal number or a percentage as prose spells it (not part of a word or a version).
+NUMBER = re.compile(r"(?<![\w.,])[-\u2212]?\d+(?:,\d{3})*(?:\.\d+%?|%)(?![\w]|\.\d)")
+CAPTION = re.compile(r"^\*\*Figure (\d+)\.\*\*")
+FIGURE_REF = re.compile(r"\bFigures? (\d+)(?:(?:,| and| to|-|\u2013) ?(\d+))*")
+FIGSIZE = re.compile(r"figsize\s*=\s*\(\s*([0-9.]+)")
 
 
 def _load_sync_script():
@@ -57,9 +78,112 @@ def notebook_problems(nb: nbformat.NotebookNode, setup_source: str = SETUP_SOURC
                         "(run: python scripts/sync_setup_cells.py)")
     if sum(sync.SETUP_TAG in tags(cell) for cell in code) > 1:
         problems.append(f"more than one cell is tagged {sync.SETUP_TAG}")
-    if not any("remove-cell" in tags(cell) and re.search(r"\bassert\b", cell.source)
+    if not any("remove-cell" in tags(cell) and re.search(r"\b(assert|claims\.\w+)\b", cell.source)
                for cell in code):
         problems.append("no check cell (a code cell tagged remove-cell with an assert)")
+    problems += number_problems(nb)
+    problems += figure_problems(nb)
+    problems += reference_problems(nb)
+    return problems
+
+
+def prose(markdown: str) -> str:
+    """The words of a markdown cell: no maths, code, link targets, roles or HTML comments."""
+    # fences of code (a solution's), not of directives such as {exercise} or {solution}
+    text = re.sub(r"^(`{3,}|~{3,})(?!\{)[^\n]*\n.*?^\1[ \t]*$", " ", markdown,
+                  flags=re.DOTALL | re.MULTILINE)
+    text = re.sub(r"\$\$.*?\$\$", " ", text, flags=re.DOTALL)
+    text = re.sub(r"(?<!\\)\$[^$]*\$", " ", text)
+    text = re.sub(r"`[^`]*`", " ", text)
+    text = re.sub(r"\]\([^)]*\)", "]", text)
+    return re.sub(r"<!--.*?-->", " ", text, flags=re.DOTALL)
+
+
+def canonical(number: str) -> str:
+    return number.replace("\u2212", "-").rstrip("%")
+
+
+def bound_numbers(nb: nbformat.NotebookNode) -> set[str]:
+    """The quotes that the notebook's ``claims.close/above/below/between`` calls check."""
+    bound = set()
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue   # IPython magics; the setup cell has no claims
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in CLAIM_FUNCTIONS):
+                bound |= {canonical(arg.value) for arg in node.args
+                          if isinstance(arg, ast.Constant) and isinstance(arg.value, str)}
+    return bound
+
+
+def number_problems(nb: nbformat.NotebookNode) -> list[str]:
+    bound = bound_numbers(nb)
+    exempt = nb.metadata.get("nascourse", {}).get(EXEMPT_KEY, {})
+    problems, seen = [], set()
+    for number, reason in exempt.items():
+        if not isinstance(reason, str) or not reason.strip():
+            problems.append(f"unchecked number {number} has no reason")
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "markdown":
+            continue
+        for paragraph in re.split(r"\n\s*\n", cell.source):
+            cited = "{cite" in paragraph
+            for number in NUMBER.findall(prose(paragraph)):
+                seen.add(number)
+                if not cited and canonical(number) not in bound and number not in exempt:
+                    problems.append(f"cell {index}: the number {number} is neither checked by a "
+                                    f"claims call, nor cited, nor listed under {EXEMPT_KEY}")
+    problems += [f"{EXEMPT_KEY} lists {number}, which the prose no longer quotes"
+                 for number in exempt if number not in seen]
+    return problems
+
+
+def figure_problems(nb: nbformat.NotebookNode) -> list[str]:
+    problems = []
+    code = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "code")
+    if "use_style()" not in code:
+        problems.append("the notebook does not call viz.use_style()")
+    for width in FIGSIZE.findall(code):
+        if float(width) > viz.TEXT_WIDTH:
+            problems.append(f"a figure is {width} in wide, wider than the text column "
+                            f"({viz.TEXT_WIDTH} in)")
+    captions = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown" and (match := CAPTION.match(cell.source)):
+            captions.append(int(match.group(1)))
+            if index == 0 or nb.cells[index - 1].cell_type != "code":
+                problems.append(f"the caption of Figure {match.group(1)} does not follow a code cell")
+    if captions != list(range(1, len(captions) + 1)):
+        problems.append(f"figure captions are numbered {captions}, not 1, 2, ... in order")
+    paragraphs = [paragraph for cell in nb.cells if cell.cell_type == "markdown"
+                  for paragraph in re.split(r"\n\s*\n", cell.source)
+                  if "{cite" not in paragraph]   # a cited paper's figures are its own
+    for paragraph in paragraphs:
+        for match in FIGURE_REF.finditer(prose(paragraph)):
+            for number in re.findall(r"\d+", match.group(0)):
+                if int(number) not in captions:
+                    problems.append(f"the text refers to Figure {number}, which has no caption")
+    return problems
+
+
+def reference_problems(nb: nbformat.NotebookNode) -> list[str]:
+    problems = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "markdown":
+            continue
+        text = re.sub(r"^(`{3,}|~{3,})(?!\{)[^\n]*\n.*?^\1[ \t]*$", " ", cell.source,
+                      flags=re.DOTALL | re.MULTILINE)
+        for match in re.finditer(r"(?<!\[)\b[Cc]hapters? 0[1-9]\b", text):
+            problems.append(f"cell {index}: '{match.group(0)}' is not a link to the chapter")
+        if re.search(r"\b[Ee]xercises? \{(ref|numref)\}", text):
+            problems.append(f"cell {index}: 'Exercise {{ref}}' prints the word twice; write the {{ref}} alone")
+        if re.search(r"et al\.,? \{cite(:p)?\}", text):
+            problems.append(f"cell {index}: 'et al. {{cite}}' prints the names twice; use {{cite:t}}")
     return problems
 
 
@@ -85,6 +209,7 @@ def make_notebook(*, setup: str | None = SETUP_SOURCE, body: tuple[str, ...] = (
         cell = new_code_cell(setup)
         cell.metadata["tags"] = [sync.SETUP_TAG]
         nb.cells.append(cell)
+    nb.cells.append(new_code_cell("from nascourse import viz\nviz.use_style()"))
     nb.cells.extend(new_code_cell(source) for source in body)
     last = new_code_cell(check)
     last.metadata["tags"] = list(check_tags)
@@ -131,7 +256,55 @@ def test_checker_finds_a_missing_check_cell(check, check_tags):
 def test_checker_finds_a_long_cell():
     long_cell = "\n".join(f"y{i} = {i}" for i in range(MAX_CELL_LINES + 1))
     problems = notebook_problems(make_notebook(body=(long_cell,)))
-    assert problems == [f"code cell 2 has {MAX_CELL_LINES + 1} lines (at most {MAX_CELL_LINES})"]
+    assert problems == [f"code cell 3 has {MAX_CELL_LINES + 1} lines (at most {MAX_CELL_LINES})"]
+
+
+def with_markdown(nb, *texts: str, after: int = 2):
+    for offset, text in enumerate(texts):
+        nb.cells.insert(after + offset, new_markdown_cell(text))
+    return nb
+
+
+def test_checker_finds_numbers_that_nothing_checks():
+    text = ("The run printed 0.868 and 54.30% (and 12 cells, v2.13, $0.5$, `0.25`).\n\n"
+            "The paper reports 93.85 {cite}`dong2020nasbench201`.")
+    nb = with_markdown(make_notebook(), text)
+    problems = notebook_problems(nb)
+    assert [p.split(": ", 1)[1] for p in problems] == [
+        f"the number {n} is neither checked by a claims call, nor cited, nor listed under unchecked-numbers"
+        for n in ("0.868", "54.30%")]
+    nb.cells[-1].source += "\nfrom nascourse import claims\nclaims.close('0.868', x, tol=1)"
+    nb.metadata["nascourse"] = {"unchecked-numbers": {"54.30%": "", "0.1": "a setting"}}
+    assert notebook_problems(nb) == ["unchecked number 54.30% has no reason",
+                                     "unchecked-numbers lists 0.1, which the prose no longer quotes"]
+    nb.metadata["nascourse"] = {"unchecked-numbers": {"54.30%": "the published all-skip accuracy"}}
+    assert notebook_problems(nb) == []
+
+
+def test_checker_finds_figures_off_the_course_style():
+    nb = make_notebook(body=("fig, ax = plt.subplots(figsize=(12, 4))",))
+    nb.cells[2].source = "import matplotlib"
+    nb = with_markdown(nb, "**Figure 2.** A caption.", "See Figure 1 and Figures 2 and 3.", after=4)
+    assert notebook_problems(nb) == [
+        "the notebook does not call viz.use_style()",
+        f"a figure is 12 in wide, wider than the text column ({viz.TEXT_WIDTH} in)",
+        "figure captions are numbered [2], not 1, 2, ... in order",
+        "the text refers to Figure 1, which has no caption",
+        "the text refers to Figure 3, which has no caption"]
+    good = with_markdown(make_notebook(body=("fig, ax = plt.subplots(figsize=(6.8, 3))",)),
+                         "**Figure 1.** What it shows.", "Figure 1 shows it.", after=4)
+    assert notebook_problems(good) == []
+    good.cells.insert(4, new_markdown_cell("Text between the figure and its caption."))
+    assert notebook_problems(good) == ["the caption of Figure 1 does not follow a code cell"]
+
+
+def test_checker_finds_references_that_print_twice_or_do_not_link():
+    nb = with_markdown(make_notebook(), "As chapter 04 shows, and [chapter 05](05_zero_cost_proxies.ipynb).",
+                       "Try Exercise {ref}`ex01-x` after Zoph et al. {cite}`zoph2017nas`.")
+    assert notebook_problems(nb) == [
+        "cell 2: 'chapter 04' is not a link to the chapter",
+        "cell 3: 'Exercise {ref}' prints the word twice; write the {ref} alone",
+        "cell 3: 'et al. {cite}' prints the names twice; use {cite:t}"]
 
 
 # ---------------------------------------------------------------- the set-up script
