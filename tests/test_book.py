@@ -5,6 +5,9 @@ loads the landing page and chapter 01 in Chromium with name resolution switched 
 nothing can come from the network, and checks that the pages rendered, that MathJax (the
 copy bundled in the site) typeset the maths, that the notebook page has its Binder and
 Colab launch buttons and its figures, and that no page needs a remote script or style.
+Then it reads every page of the book with ``scripts/audit_site.py`` (raw TeX, doubled
+words, numpy reprs, alt text, console errors, content too wide), and shows on a page made
+here, with one planted example of each defect, that the audit finds each.
 
 Needs Chromium (``apt-get install chromium``). Without it the module is skipped, unless
 ``NASCOURSE_REQUIRE_BROWSER=1``, when it fails instead (CI sets this). To check an
@@ -21,10 +24,15 @@ import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
+import importlib.util
+
 import pytest
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location("audit_site", REPO_ROOT / "scripts" / "audit_site.py")
+audit_site = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(audit_site)
 BUILD_TIMEOUT = 3600          # seconds for the whole book
 BROWSER_TIMEOUT = 120         # seconds for one page
 PAGES = {"intro": "chapters/intro.html", "chapter01": "chapters/01_nas_intro.html"}
@@ -274,3 +282,66 @@ def test_build_failure_report_shows_the_failing_cell(tmp_path):
     assert "\x1b" not in summary and "copying images" not in summary and "IPKernelApp" not in summary
     assert summary.endswith("build finished with problems, 2 warnings.")
     assert "reports" not in build_log_summary(log, tmp_path / "missing")
+
+
+# ---------------------------------------------------------------- the rendered-site audit
+
+
+def toc_pages() -> list[str]:
+    toc = yaml.safe_load((REPO_ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    return [f"{toc['root']}.html"] + [f"{entry['file']}.html" for entry in toc["chapters"]]
+
+
+@pytest.mark.parametrize("page", toc_pages())
+def test_rendered_page_has_no_defects(site, chromium, page):
+    assert (site / page).is_file(), f"{page} was not built"
+    report = audit_site.audit(site, [page], chromium)
+    assert report[page] == [], f"{page}:\n" + "\n".join(report[page])
+
+
+PIXEL = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"   # a 1x1 image that always loads
+PLANTED = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>planted</title>
+<style>article { width: 600px; } .scroll { overflow-x: auto; }</style>
+<script>const SAME = 1;</script><script>const SAME = 2;</script>
+</head><body><article>
+<p>The expected improvement is $\\mathrm{EI}(a) = \\sigma$ here.</p>
+<p>Try Exercise Exercise 7 next.</p>
+<p>As Zoph et al. [Zoph et al., 2018] showed.</p>
+<div class="cell_output"><pre>np.float64(46.42)</pre></div>
+<img src="%(pixel)s" alt="_images/plot.png"><img src="%(pixel)s">
+<div class="scroll"><pre>%(long)s</pre></div>
+<table style="width: 900px"><tr><td>a wide table</td></tr></table>
+<p>A clean sentence with <code>code code</code> and the word that, that is fine.</p>
+<img src="%(pixel)s" alt="Accuracy against parameters for all 15,625 cells.">
+<img src="missing.png" alt="A figure whose file is missing.">
+</article></body></html>""" % {"pixel": PIXEL, "long": "x" * 300}
+
+
+def test_audit_finds_each_planted_defect(chromium, tmp_path):
+    (tmp_path / "planted.html").write_text(PLANTED, encoding="utf-8")
+    found = audit_site.audit(tmp_path, ["planted.html"], chromium)["planted.html"]
+    kinds = {
+        "raw TeX": [p for p in found if p.startswith("raw TeX")],
+        "doubled word": [p for p in found if "doubled word 'Exercise Exercise'" in p],
+        "doubled name": [p for p in found if p.startswith("name printed twice 'Zoph et al.")],
+        "numpy repr": [p for p in found if p.startswith("numpy repr") and "np.float64(46.42)" in p],
+        "alt text": [p for p in found if p.startswith("image without alt text")],
+        "console": [p for p in found if p.startswith("console error") and "SAME" in p],
+        "missing": [p for p in found if p.startswith("console error: failed to load img")
+                    and "missing.png" in p],
+        "cut off": [p for p in found if p.startswith("too wide: cut off")],
+        "sticks out": [p for p in found if p.startswith("too wide: sticks out") and "table" in p],
+    }
+    assert {kind: len(hits) for kind, hits in kinds.items()} == {
+        "raw TeX": 1, "doubled word": 1, "doubled name": 1, "numpy repr": 1, "alt text": 2,
+        "console": 1, "missing": 1, "cut off": 1, "sticks out": 1}, found
+    assert len(found) == 10, found   # and nothing else: code, "that, that" and a real alt pass
+
+
+def test_audit_passes_a_clean_page(chromium, tmp_path):
+    (tmp_path / "clean.html").write_text(
+        "<!DOCTYPE html><html><head><title>clean</title></head><body><article>"
+        "<p>One sentence, with <code>x x</code> in code.</p>"
+        f'<img src="{PIXEL}" alt="A scatter plot of accuracy against size."></article></body></html>',
+        encoding="utf-8")
+    assert audit_site.audit(tmp_path, ["clean.html"], chromium) == {"clean.html": []}
