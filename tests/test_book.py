@@ -289,7 +289,8 @@ def test_build_failure_report_shows_the_failing_cell(tmp_path):
 
 def toc_pages() -> list[str]:
     toc = yaml.safe_load((REPO_ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    return [f"{toc['root']}.html"] + [f"{entry['file']}.html" for entry in toc["chapters"]]
+    return [f"{toc['root']}.html"] + [f"{entry['file']}.html" for part in toc["parts"]
+                                       for entry in part["chapters"]]
 
 
 @pytest.mark.parametrize("page", toc_pages())

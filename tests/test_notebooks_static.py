@@ -340,3 +340,36 @@ def test_sync_inserts_rewrites_and_is_idempotent(tmp_path):
         assert fixed.cells[0].cell_type == "markdown", "the title stays first"
         text = path.read_text(encoding="utf-8")
         assert text == nbformat.writes(fixed) + "\n" and text.startswith('{\n "cells": [\n')
+
+
+# ---------------------------------------------------------------- the landing page's table
+
+
+def _load_chapter_table():
+    path = REPO_ROOT / "scripts" / "chapter_table.py"
+    spec = importlib.util.spec_from_file_location("chapter_table", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+chapter_table = _load_chapter_table()
+
+
+def test_intro_table_lists_every_chapter_with_what_it_computes():
+    intro = chapter_table.INTRO.read_text(encoding="utf-8")
+    lines = chapter_table.table_lines(intro)
+    assert [chapter_table.ROW.match(line).group(3) for line in lines] == [p.name for p in NOTEBOOKS]
+    assert lines == chapter_table.rows(intro), "run: python scripts/chapter_table.py --write"
+
+
+def test_chapter_table_counts_words_exercises_and_reads_the_run_time():
+    nb = new_notebook(cells=[
+        new_markdown_cell("# T\n\n**Estimated run time:** about two minutes on a laptop CPU."),
+        new_markdown_cell("word " * 1001 + "\n\n```{exercise} A\n:label: e1\nDo it.\n```\n\n"
+                          "````{solution} e1\n:class: dropdown\n" + "hidden " * 5000 + "\n````\n"
+                          "```{exercise} B\n:label: e2\n```"),
+        new_code_cell("x = 1 " * 400, metadata={"tags": ["remove-cell"]})])
+    assert chapter_table.run_time(nb) == "about two minutes"
+    assert chapter_table.exercises(nb) == 2
+    assert chapter_table.reading_minutes(nb) == 10   # ~1,020 words: 5.1 min, up to 10
