@@ -1,9 +1,10 @@
-"""Tests of nascourse.gennape: tracing every network family, the contrastive loss on a
-hand-made batch, fuzzy c-means against scikit-fuzzy, the label transform, the encoder,
-the ensemble, and bad input."""
+"""Tests of nascourse.gennape: tracing every network family, drawing a graph legibly, the
+contrastive loss on a hand-made batch, fuzzy c-means against scikit-fuzzy, the label
+transform, the encoder, the ensemble, and bad input."""
 
 import math
 
+import matplotlib
 import networkx as nx
 import numpy as np
 import pytest
@@ -12,10 +13,10 @@ import torch
 from torch import nn
 
 from nascourse.gennape import (FlopsTransform, FuzzyCMeans, GennapeRegressor, GraphEncoder, batch_graphs,
-                               count_ops, embed, graph_flops, laplacian_spectrum, memberships, node_features,
+                               count_ops, draw_graph, embed, graph_flops, laplacian_spectrum, memberships, node_features,
                                pretrain, structural_nt_xent, structural_similarity, trace,
                                train_regression)
-from nascourse.gennape.graphs import OP_TYPES
+from nascourse.gennape.graphs import MIN_FONT, OP_TYPES, layered_layout
 from nascourse.nn import nb201_network
 from nascourse.nn.nb101 import nb101_network
 from nascourse.spaces import grammar, nb101, nb201
@@ -89,6 +90,45 @@ def test_trace_keeps_module_mode_and_features():
     assert x.shape == (g.number_of_nodes(), len(OP_TYPES) + 6)
     assert np.allclose(x[:, :len(OP_TYPES)].sum(axis=1), 1.0) and np.isfinite(x).all()
     assert graph_flops(g) > 0
+
+
+def test_layered_layout_routes_every_edge_through_every_layer_it_crosses(one_torch_thread):
+    g = trace(nb201_network(nb201.Cell.from_str(BEST), C=8, N=1))
+    pos, routes = layered_layout(g)
+    assert set(pos) == set(g) and set(routes) == set(g.edges)
+    layer = {v: round(-y / 0.42) for v, (_, y) in pos.items()}
+    nodes_at = {xy for xy in pos.values()}
+    for (u, v), route in routes.items():
+        assert route[0] == pos[u] and route[-1] == pos[v]
+        assert len(route) == layer[v] - layer[u] + 1   # one point per layer, none skipped
+        assert not nodes_at & set(route[1:-1])         # bends never sit on a node
+    points = list(pos.values()) + [xy for route in routes.values() for xy in route[1:-1]]
+    for y in {y for _, y in points}:   # nodes and bends of a layer keep a lane apart
+        xs = sorted({x for x, yy in points if yy == y})
+        assert all(b - a >= 0.8 - 1e-9 for a, b in zip(xs, xs[1:]))
+
+
+def test_draw_graph_names_every_node_legibly(one_torch_thread):
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    g = trace(nb201_network(nb201.Cell.from_str(BEST), C=8, N=1))
+    ax = draw_graph(g)
+    labels = [t for t in ax.texts if t.get_text()]
+    assert len(labels) == g.number_of_nodes()
+    assert min(t.get_fontsize() for t in labels) >= MIN_FONT
+    assert ax.figure.get_size_inches()[0] <= 6.8
+    first = [v for v, d in g.nodes(data=True) if d["hw"] == 32]
+    ax = draw_graph(g, nodes=first, title="first stage")
+    assert len([t for t in ax.texts if t.get_text()]) == len(first) < g.number_of_nodes()
+    assert ax.get_title() == "first stage"
+    with pytest.raises(ValueError, match="subset"):
+        draw_graph(g, nodes=[10_000])
+    with pytest.raises(ValueError, match="fontsize"):
+        draw_graph(g, fontsize=5)
+    with pytest.raises(TypeError, match="DiGraph"):
+        draw_graph(nx.Graph())
+    plt.close("all")
 
 
 def test_batch_and_subset():

@@ -326,12 +326,19 @@ def laplacian_spectrum(g: nx.DiGraph, k: int = 32) -> np.ndarray:
     return out
 
 
-#: Colours of the operation types in :func:`draw_graph`.
-OP_COLOURS: dict[str, str] = {"input": "#bbbbbb", "output": "#bbbbbb", "conv": "#4c72b0", "bn": "#dd8452",
-                              "relu": "#55a868", "avgpool": "#c44e52", "maxpool": "#8172b3",
-                              "global_avgpool": "#937860", "linear": "#da8bc3", "add": "#8c8c8c",
-                              "mul": "#8c8c8c", "concat": "#ccb974", "slice": "#64b5cd",
-                              "flatten": "#bbbbbb", "other": "#ffffff"}
+#: Colours of the operation types in :func:`draw_graph`, from the course's colour-blind-safe
+#: palette (``nascourse.viz.PALETTE``): convolutions and poolings as in the cell drawings.
+OP_COLOURS: dict[str, str] = {"input": "#e6e6e6", "output": "#e6e6e6", "conv": "#0072B2",
+                              "bn": "#56B4E9", "relu": "#F0E442", "avgpool": "#009E73",
+                              "maxpool": "#CC79A7", "global_avgpool": "#009E73",
+                              "linear": "#D55E00", "add": "#7f7f7f", "mul": "#7f7f7f",
+                              "concat": "#b0b0b0", "slice": "#ffffff", "flatten": "#e6e6e6",
+                              "other": "#ffffff"}
+
+#: Smallest font size (points) of the node labels, legible at the website's text width.
+MIN_FONT = 9
+#: Spacing of the layout in inches: between lanes, and between layers (top to bottom).
+_LANE, _LAYER = 0.8, 0.42
 
 
 def node_label(d: dict) -> str:
@@ -343,33 +350,85 @@ def node_label(d: dict) -> str:
     return {"global_avgpool": "gap", "concat": "cat", "output": "out", "input": "in"}.get(d["op"], d["op"])
 
 
-def draw_graph(g: nx.DiGraph, ax=None, title: str | None = None, labels: bool = True):
-    """Draw a (small) CG top to bottom, nodes coloured by type; returns the axes."""
-    import matplotlib.pyplot as plt
+def layered_layout(g: nx.DiGraph) -> tuple[dict, dict]:
+    """Positions (in inches) for drawing ``g`` top to bottom, one layer per longest-path depth.
 
-    if ax is None:
-        _, ax = plt.subplots(figsize=(4, 8))
-    depth: dict[int, int] = {}
+    An edge that skips layers gets a bend point in every layer it crosses, so that it runs in
+    its own lane instead of through the nodes between (the layered drawing of Sugiyama et
+    al.). Returns the positions of the nodes and, for every edge, the list of its points."""
+    depth: dict = {}
     for v in nx.topological_sort(g):
         depth[v] = 1 + max((depth[u] for u in g.predecessors(v)), default=-1)
-    layers: dict[int, list[int]] = {}
-    for v in sorted(g):
+    layers: dict[int, list] = {}
+    parents: dict = {v: list(g.predecessors(v)) for v in g}
+    routes: dict = {}
+    for v in g:
         layers.setdefault(depth[v], []).append(v)
-    pos: dict[int, tuple[float, float]] = {}
+    for u, v in g.edges:
+        chain, previous = [], u
+        for level in range(depth[u] + 1, depth[v]):
+            bend = ("bend", u, v, level)
+            layers.setdefault(level, []).append(bend)
+            parents[bend] = [previous]
+            chain.append(bend)
+            previous = bend
+        routes[(u, v)] = [u, *chain, v]
+        parents[v] = [previous if p == u else p for p in parents[v]]
+    pos: dict = {}
     for level in sorted(layers):
-        # order each layer by the mean position of the predecessors, so that chains stay in lanes
-        xs = {v: np.mean([pos[u][0] for u in g.predecessors(v)]) if level else 0.0 for v in layers[level]}
-        ordered = sorted(layers[level], key=lambda v: (xs[v], v))
-        pos.update({v: (i - (len(ordered) - 1) / 2, -level) for i, v in enumerate(ordered)})
-    colours = [OP_COLOURS.get(g.nodes[v]["op"], "#ffffff") for v in g]
-    nx.draw_networkx_edges(g, pos, ax=ax, arrowsize=6, width=0.6, node_size=120)
-    nx.draw_networkx_nodes(g, pos, ax=ax, node_color=colours, node_size=120, edgecolors="k", linewidths=0.4)
-    if labels:
-        nx.draw_networkx_labels(g, {v: (x + 0.18, y) for v, (x, y) in pos.items()},
-                                {v: node_label(g.nodes[v]) for v in g}, ax=ax, font_size=5,
-                                horizontalalignment="left")
-    xs = [x for x, _ in pos.values()]
-    ax.set_xlim(min(xs) - 0.5, max(xs) + 1.2)          # room for the labels right of the last lane
-    ax.set_title(title or f"{g.number_of_nodes()} nodes, {g.number_of_edges()} edges", fontsize=9)
+        # order each layer by the mean lane of its parents, so that chains keep their lanes
+        key = {w: np.mean([pos[p][0] for p in parents[w]]) if parents[w] else 0.0
+               for w in layers[level]}
+        ordered = sorted(layers[level], key=lambda w: (key[w], isinstance(w, tuple), str(w)))
+        pos.update({w: ((i - (len(ordered) - 1) / 2) * _LANE, -level * _LAYER)
+                    for i, w in enumerate(ordered)})
+    points = {edge: [pos[w] for w in route] for edge, route in routes.items()}
+    return {v: pos[v] for v in g}, points
+
+
+def draw_graph(g: nx.DiGraph, ax=None, title: str | None = None, nodes=None,
+               fontsize: float = MIN_FONT):
+    """Draw a small CG top to bottom: each node a box named by :func:`node_label` and
+    coloured by type (:data:`OP_COLOURS`), each edge an arrow. ``nodes``: draw only these
+    nodes (the subgraph they induce), for instance the first stage of a large network.
+    Without ``ax``, the figure is sized to the graph, at most 6.8 inches wide. Returns the
+    axes."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgb
+
+    if not isinstance(g, nx.DiGraph):
+        raise TypeError(f"g must be a networkx.DiGraph from trace(), got {type(g).__name__}")
+    if nodes is not None:
+        nodes = list(nodes)
+        missing = [v for v in nodes if v not in g]
+        if missing or not nodes:
+            raise ValueError(f"nodes must be a non-empty subset of the graph's nodes; "
+                             f"not in the graph: {missing[:5]}")
+        g = g.subgraph(nodes)
+    if not isinstance(fontsize, (int, float)) or fontsize < MIN_FONT:
+        raise ValueError(f"fontsize must be a number >= {MIN_FONT} (legible on the page), "
+                         f"got {fontsize!r}")
+    pos, points = layered_layout(g)
+    xs = [x for x, _ in pos.values()] + [x for route in points.values() for x, _ in route]
+    ys = [y for _, y in pos.values()]
+    if ax is None:
+        width = min(6.8, max(xs) - min(xs) + 1.4)
+        _, ax = plt.subplots(figsize=(width, max(ys) - min(ys) + 1.0))
+    for route in points.values():
+        (x0, y0), (x1, y1) = route[-2], route[-1]
+        ax.plot([x for x, _ in route[:-1]], [y for _, y in route[:-1]], color="0.3",
+                lw=1.0, zorder=1, solid_capstyle="round")
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0), zorder=1,
+                    arrowprops=dict(arrowstyle="-|>", color="0.3", lw=1.0, shrinkA=0,
+                                    shrinkB=fontsize * 0.9, mutation_scale=9))
+    for v, (x, y) in pos.items():
+        colour = np.array(to_rgb(OP_COLOURS.get(g.nodes[v]["op"], "#ffffff")))
+        ax.text(x, y, node_label(g.nodes[v]), ha="center", va="center", fontsize=fontsize,
+                zorder=3, bbox=dict(boxstyle="round,pad=0.25", lw=0.6, ec="0.2",
+                                    fc=0.55 * colour + 0.45))  # a light tint keeps text legible
+    ax.set_xlim(min(xs) - 0.55, max(xs) + 0.55)
+    ax.set_ylim(min(ys) - 0.3, max(ys) + 0.3)
+    ax.set_aspect("equal")       # the layout is in inches: keep its proportions
+    ax.set_title(title or f"{g.number_of_nodes()} nodes, {g.number_of_edges()} edges")
     ax.axis("off")
     return ax
