@@ -18,6 +18,7 @@ that avoid the nodes, the other edges' labels and the curves already drawn.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -132,10 +133,17 @@ OP_LABELS: dict[str, str] = {
     "identity": "identity",
 }
 
+# Every text of a drawing is set in _FONT points (the course's minimum, never scaled
+# below it) and titles in _TITLE_FONT. The layout works in inches: one data unit is one
+# inch, so the text sizes below, estimated in inches, are also sizes in data units.
 _FONT = 9
-# Drawings use data units of about one inch: text sizes below are estimates in those units.
+_TITLE_FONT = 10
 _CHAR_W = 0.62 * _FONT / 72
 _LINE_H = 1.45 * _FONT / 72
+_PAD = 0.15        # margin around a drawing, inches
+_MIN_GAP = 0.08    # the closest two boxes of neighbouring layers may come when squeezed
+_TITLE_H = 0.32    # height of a title line, inches
+_LEGEND_ROW_H = 1.7 * _FONT / 72
 
 
 def _get_ax(ax: Axes | None, figsize: tuple[float, float] = (6.0, 3.0)) -> tuple[Axes, bool]:
@@ -146,6 +154,25 @@ def _get_ax(ax: Axes | None, figsize: tuple[float, float] = (6.0, 3.0)) -> tuple
     if not isinstance(ax, Axes):
         raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
     return ax, False
+
+
+def _drawing_ax(ax: Axes | None) -> tuple[Axes, bool]:
+    """The Axes for a drawing and whether it was created here. A figure made here has no
+    layout engine: :func:`_finish` sizes it and places its single Axes itself."""
+    if ax is None:
+        fig = plt.figure(layout="none")
+        return fig.add_axes((0.0, 0.0, 1.0, 1.0)), True
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
+    return ax, False
+
+
+def _width_limit(ax: Axes, created: bool) -> float:
+    """How wide (inches) the drawing may be: the text column for a figure made here, the
+    Axes' current width otherwise."""
+    if created:
+        return TEXT_WIDTH
+    return ax.get_position().width * ax.figure.get_figwidth()
 
 
 def _text_size(text: str) -> tuple[float, float]:
@@ -180,6 +207,17 @@ class _Edge:
     bends: tuple[float, ...] | None = None
 
 
+@dataclass
+class _Plan:
+    """Where everything of a DAG drawing goes: curves (start, control, end) and label
+    boxes, in inches."""
+    nodes: dict
+    curves: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+    labels: dict[int, tuple[np.ndarray, tuple[float, float, float, float]]]
+    extent: tuple[float, float, float, float]
+    clashes: int
+
+
 def _bezier(p0: np.ndarray, c: np.ndarray, p1: np.ndarray, t: np.ndarray) -> np.ndarray:
     t = t[:, None]
     return (1 - t) ** 2 * p0 + 2 * (1 - t) * t * c + t**2 * p1
@@ -203,19 +241,20 @@ def _tint(colour: str, amount: float = 0.55) -> tuple[float, float, float]:
     return tuple(rgb + (1 - rgb) * amount)
 
 
-def _draw_dag(ax: Axes, nodes: dict, edges: Sequence[_Edge], bends: Sequence[float]) -> None:
-    """Draw ``nodes`` (id -> _Node) and ``edges``: first route every edge (the bend that
-    avoids other nodes), then place every label where it meets no node, label or curve."""
+# Where a label may go: a position along its edge (from the middle outwards) and a
+# shift up or down by half its height (it then sits beside the line, touching it); on
+# the line first.
+_LABEL_SPOTS = tuple(
+    (t, shift) for shift in (0, 1, -1)
+    for t in sorted(np.round(np.linspace(0.12, 0.88, 20), 3), key=lambda t: abs(t - 0.5))
+)
+
+
+def _plan_dag(nodes: dict, edges: Sequence[_Edge], bends: Sequence[float]) -> _Plan:
+    """Route every edge (the bend that avoids other nodes), then place every label where
+    it meets no node, label or curve; ``clashes`` counts the labels that could not avoid
+    a node or another label."""
     boxes = {k: n.box() for k, n in nodes.items()}
-    for k, n in nodes.items():
-        x0, y0, x1, y1 = boxes[k]
-        ax.add_artist(FancyBboxPatch(
-            (x0, y0), x1 - x0, y1 - y0, boxstyle="round,pad=0,rounding_size=0.08",
-            facecolor=_tint(n.colour, 0.75 if n.faded else 0.45), edgecolor="#999999" if n.faded else "#444444",
-            linewidth=1.0, linestyle="--" if n.faded else "-", zorder=3, gid="node",
-        ))
-        ax.text(n.x, n.y, n.text, ha="center", va="center", fontsize=_FONT, zorder=4, gid="node-label",
-                color="#777777" if n.faded else "black")
     ts = np.linspace(0, 1, 81)
     curves: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for e in edges:
@@ -231,58 +270,170 @@ def _draw_dag(ax: Axes, nodes: dict, edges: Sequence[_Edge], bends: Sequence[flo
                 10 * _inside(pts, box, 0.08).sum() for k, box in boxes.items() if k not in (e.u, e.v)
             )
             if best is None or cost < best[0]:
-                best = (cost, c, pts)
+                best = (cost, c)
         curves.append((p0, best[1], p1))
-    placed: list[tuple[float, float, float, float]] = []
+    others = [_bezier(*curve, ts) for curve in curves]
+    labels: dict[int, tuple[np.ndarray, tuple[float, float, float, float]]] = {}
+    clashes = 0
     for i, e in enumerate(edges):
-        p0, c, p1 = curves[i]
-        pts = _bezier(p0, c, p1, ts)
+        if not e.label:
+            continue
+        w, h = _text_size(e.label)
+        best = None
+        for rank, (t_lab, shift) in enumerate(_LABEL_SPOTS):
+            pos = _bezier(*curves[i], np.array([t_lab]))[0] + np.array([0.0, shift * (h / 2 + 0.02)])
+            cand = (pos[0] - w / 2, pos[1] - h / 2, pos[0] + w / 2, pos[1] + h / 2)
+            hits = sum(_overlap(cand, b) for b in boxes.values())
+            hits += sum(_overlap(cand, b) for _, b in labels.values())
+            cost = 0.01 * rank + 8 * hits
+            cost += sum(_inside(o, cand, 0.02).any() for j, o in enumerate(others) if j != i)
+            if best is None or cost < best[0]:
+                best = (cost, cand, pos, hits)
+        _, cand, pos, hits = best
+        clashes += hits > 0
+        labels[i] = (pos, cand)
+    everything = list(boxes.values()) + [b for _, b in labels.values()] + [(*o.min(0), *o.max(0)) for o in others]
+    arr = np.array(everything)
+    extent = (arr[:, 0].min() - _PAD, arr[:, 1].min() - _PAD, arr[:, 2].max() + _PAD, arr[:, 3].max() + _PAD)
+    return _Plan(nodes, curves, labels, extent, clashes)
+
+
+def _squeezed(nodes: dict, factor: float) -> dict:
+    """``nodes`` with their horizontal distances multiplied by ``factor``."""
+    left = min(n.x for n in nodes.values())
+    return {k: _Node(left + (n.x - left) * factor, n.y, n.text, n.colour, n.faded) for k, n in nodes.items()}
+
+
+def _fit_dag(nodes: dict, edges: Sequence[_Edge], bends: Sequence[float], limit: float,
+             must_fit: bool) -> _Plan:
+    """Plan the drawing at its natural spacing, and squeeze it horizontally (the layout,
+    never the fonts) until it is at most ``limit`` inches wide. The squeeze stops where
+    two boxes of neighbouring layers would come closer than ``_MIN_GAP``. Unless the
+    drawing ``must_fit``, it stops at the narrowest plan whose labels are still clear
+    (the caller's Axes then scales the drawing down, fonts included)."""
+    plan = _plan_dag(nodes, edges, bends)
+    xs = sorted({round(n.x, 6) for n in nodes.values()})
+    if len(xs) < 2:
+        return plan
+    widest = max(b[2] - b[0] for b in (n.box() for n in nodes.values()))
+    step = min(b - a for a, b in zip(xs, xs[1:]))
+    floor = min(1.0, (widest + _MIN_GAP) / step)
+    factor = 1.0
+    clean = plan if plan.clashes == 0 else None
+    for _ in range(12):
+        width = plan.extent[2] - plan.extent[0]
+        if width <= limit + 1e-9 or factor <= floor + 1e-9:
+            break
+        span = (xs[-1] - xs[0]) * factor
+        factor = max(floor, factor * min(0.97, (limit - (width - span)) / span))
+        plan = _plan_dag(_squeezed(nodes, factor), edges, bends)
+        if plan.clashes == 0:
+            clean = plan
+    if plan.clashes and clean is not None and not must_fit:
+        return clean
+    return plan
+
+
+def _draw_plan(ax: Axes, plan: _Plan, edges: Sequence[_Edge]) -> None:
+    nodes = plan.nodes
+    boxes = {k: n.box() for k, n in nodes.items()}
+    for k, n in nodes.items():
+        x0, y0, x1, y1 = boxes[k]
+        ax.add_artist(FancyBboxPatch(
+            (x0, y0), x1 - x0, y1 - y0, boxstyle="round,pad=0,rounding_size=0.08",
+            facecolor=_tint(n.colour, 0.75 if n.faded else 0.45), edgecolor="#999999" if n.faded else "#444444",
+            linewidth=1.0, linestyle="--" if n.faded else "-", zorder=3, gid="node",
+        ))
+        ax.text(n.x, n.y, n.text, ha="center", va="center", fontsize=_FONT, zorder=4, gid="node-label",
+                color="#777777" if n.faded else "black")
+    ts = np.linspace(0, 1, 81)
+    for e, curve in zip(edges, plan.curves):
+        pts = _bezier(*curve, ts)
         keep = ~(_inside(pts, boxes[e.u]) | _inside(pts, boxes[e.v]))
         path_pts = pts[keep] if keep.sum() >= 2 else pts[[0, -1]]
         ax.add_artist(FancyArrowPatch(
             path=Path(path_pts), arrowstyle="-|>", mutation_scale=11, color=e.colour, alpha=0.55 if e.faint else 1.0,
             linewidth=1.1 if e.faint else 1.8, linestyle="--" if e.dashed else "-", zorder=2, gid="edge",
         ))
-    others = [_bezier(*curve, ts) for curve in curves]
-    for i, e in enumerate(edges):
-        if not e.label:
-            continue
-        w, h = _text_size(e.label)
-        best = None
-        for rank, t_lab in enumerate((0.5, 0.4, 0.6, 0.3, 0.7, 0.22, 0.78, 0.15, 0.85)):
-            pos = _bezier(*curves[i], np.array([t_lab]))[0]
-            cand = (pos[0] - w / 2, pos[1] - h / 2, pos[0] + w / 2, pos[1] + h / 2)
-            cost = 0.01 * rank
-            cost += 8 * sum(_overlap(cand, b) for b in boxes.values())
-            cost += 8 * sum(_overlap(cand, b) for b in placed)
-            cost += sum(_inside(o, cand, 0.02).any() for j, o in enumerate(others) if j != i)
-            if best is None or cost < best[0]:
-                best = (cost, cand, pos)
-        _, cand, pos = best
-        placed.append(cand)
-        ax.text(pos[0], pos[1], e.label, ha="center", va="center", fontsize=_FONT - 1, zorder=5, gid="edge-label",
-                bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor=e.colour, linewidth=1.0))
-    _frame(ax, list(boxes.values()) + placed + [(*o.min(0), *o.max(0)) for o in others])
+    for i, (pos, _) in plan.labels.items():
+        ax.text(pos[0], pos[1], edges[i].label, ha="center", va="center", fontsize=_FONT, zorder=5,
+                gid="edge-label",
+                bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor=edges[i].colour, linewidth=1.0))
+    _frame(ax, plan.extent)
 
 
-def _frame(ax: Axes, boxes: list[tuple[float, ...]]) -> None:
-    arr = np.array(boxes)
-    ax.set_xlim(arr[:, 0].min() - 0.15, arr[:, 2].max() + 0.15)
-    ax.set_ylim(arr[:, 1].min() - 0.15, arr[:, 3].max() + 0.15)
+def _draw_dag(ax: Axes, created: bool, nodes: dict, edges: Sequence[_Edge], bends: Sequence[float]) -> None:
+    """Draw ``nodes`` (id -> _Node) and ``edges``, squeezed to the width available."""
+    _draw_plan(ax, _fit_dag(nodes, edges, bends, _width_limit(ax, created), must_fit=created), edges)
+
+
+def _frame(ax: Axes, extent: tuple[float, float, float, float]) -> None:
+    x0, y0, x1, y1 = extent
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
     ax.set_aspect("equal")
     ax.set_axis_off()
 
 
-def _finish(ax: Axes, created: bool) -> None:
-    """Make one data unit about one inch: resize a figure made here, or else scale the
-    text and arrows to the Axes the caller gave (so labels keep fitting their boxes)."""
-    fig = ax.figure
-    box = ax.get_position()
+def _legend_layout(ops: Sequence[str], limit: float) -> tuple[int, float, float]:
+    """Columns, width and height (inches) of a legend of ``ops`` that fits ``limit``."""
+    entries = [(1.8 + 0.8) * _FONT / 72 + _text_size(OP_LABELS[op])[0] + 0.1 for op in ops]
+    ncol = len(entries)
+    while ncol > 1 and max(entries) * ncol > limit - 0.1:
+        ncol -= 1
+    rows = -(-len(entries) // ncol)
+    return ncol, max(entries) * ncol + 0.1, rows * _LEGEND_ROW_H + 0.12
+
+
+def _legend(ax: Axes, ops: Sequence[str], limit: float, dashed: Sequence[str] = ()) -> float:
+    """A legend of ``ops`` under the drawing; its height in inches (0 without ops)."""
+    if not ops:
+        return 0.0
+    handles = [
+        Line2D([], [], color=OP_COLOURS[op], linewidth=2, linestyle="--" if op in dashed else "-",
+               label=OP_LABELS[op])
+        for op in ops
+    ]
+    ncol, _, height = _legend_layout(ops, limit)
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=ncol, frameon=False,
+              fontsize=_FONT, handlelength=1.8, borderaxespad=0.2, columnspacing=1.0)
+    return height
+
+
+def _title(ax: Axes, title: str | None, limit: float) -> float:
+    """Set the title, wrapped to ``limit`` inches; its height in inches."""
+    if title is None:
+        return 0.0
+    per_line = max(10, int((limit - 0.2) / (0.6 * _TITLE_FONT / 72)))
+    text = "\n".join(textwrap.wrap(title, per_line)) or title
+    ax.set_title(text, fontsize=_TITLE_FONT)
+    return _TITLE_H * (text.count("\n") + 1)
+
+
+def _finish(ax: Axes, created: bool, title: str | None = None, legend_ops: Sequence[str] = (),
+            dashed: Sequence[str] = ()) -> None:
+    """Add the title and legend. A figure made here gets the drawing's own size (one data
+    unit = one inch, at most :data:`TEXT_WIDTH` wide, room for title and legend). On an
+    Axes the caller gave, the text follows the scale of the drawing (up to 1.25 times), so
+    that labels keep fitting their boxes: it stays at ``_FONT`` points or more when the
+    Axes is as large as the drawing at one inch per unit after squeezing, and shrinks
+    below only when the caller's Axes is smaller than that."""
+    limit = _width_limit(ax, created)
+    title_h = _title(ax, title, limit)
+    legend_h = _legend(ax, legend_ops, limit, dashed)
     (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    width, height = x1 - x0, y1 - y0
+    fig = ax.figure
     if created:
-        fig.set_size_inches((x1 - x0) / box.width, (y1 - y0) / box.height)
+        legend_w = _legend_layout(legend_ops, limit)[1] if legend_ops else 0.0
+        fig_w = min(limit, max(width, legend_w))
+        fig_h = height + title_h + legend_h + 0.05
+        fig.set_size_inches(fig_w, fig_h)
+        ax.set_position((max(0.0, (fig_w - width) / 2) / fig_w, legend_h / fig_h,
+                         min(width, fig_w) / fig_w, height / fig_h))
         return
-    scale = min(box.width * fig.get_figwidth() / (x1 - x0), box.height * fig.get_figheight() / (y1 - y0), 1.25)
+    box = ax.get_position()
+    scale = min(box.width * fig.get_figwidth() / width, box.height * fig.get_figheight() / height, 1.25)
     for text in ax.texts:
         if text.get_gid() in ("node-label", "edge-label"):
             text.set_fontsize(text.get_fontsize() * scale)
@@ -292,17 +443,6 @@ def _finish(ax: Axes, created: bool) -> None:
         patch.set_linewidth(patch.get_linewidth() * max(scale, 0.5))
     for line in ax.lines:
         line.set_linewidth(line.get_linewidth() * max(scale, 0.5))
-
-
-def _legend(ax: Axes, ops: Sequence[str], dashed: Sequence[str] = ()) -> None:
-    handles = [
-        Line2D([], [], color=OP_COLOURS[op], linewidth=2, linestyle="--" if op in dashed else "-",
-               label=OP_LABELS[op])
-        for op in ops
-    ]
-    if handles:
-        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=len(handles) if len(handles) <= 7 else 4,
-                  frameon=False, fontsize=_FONT - 1, handlelength=1.8)
 
 
 def _layers(n: int, preds: dict[int, list[int]], last: int | None = None) -> list[int]:
@@ -357,14 +497,10 @@ def draw_nb201_cell(
         for s, t, op in cell.edges()
         if show_none or op != "none"
     ]
-    ax, created = _get_ax(ax)
-    _draw_dag(ax, nodes, edges, bends=(0.0, 0.45, -0.45, 0.75, -0.75, 1.05, -1.05))
-    if legend:
-        present = [op for op in nb201.OPS if op in cell.ops and (show_none or op != "none")]
-        _legend(ax, present, dashed=("none",))
-    if title is not None:
-        ax.set_title(title, fontsize=_FONT + 1)
-    _finish(ax, created)
+    ax, created = _drawing_ax(ax)
+    _draw_dag(ax, created, nodes, edges, bends=(0.0, 0.45, -0.45, 0.75, -0.75, 1.05, -1.05))
+    present = [op for op in nb201.OPS if op in cell.ops and (show_none or op != "none")] if legend else []
+    _finish(ax, created, title, present, dashed=("none",))
     return ax
 
 
@@ -384,11 +520,9 @@ def draw_nb101_cell(cell: nb101.Cell, ax: Axes | None = None, title: str | None 
         for j in range(n)
     }
     edges = [_Edge(i, j, "#555555", faint=not (i in alive and j in alive)) for i, j in g.edges]
-    ax, created = _get_ax(ax)
-    _draw_dag(ax, nodes, edges, bends=(0.0, 0.3, -0.3, 0.55, -0.55, 0.85, -0.85))
-    if title is not None:
-        ax.set_title(title, fontsize=_FONT + 1)
-    _finish(ax, created)
+    ax, created = _drawing_ax(ax)
+    _draw_dag(ax, created, nodes, edges, bends=(0.0, 0.3, -0.3, 0.55, -0.55, 0.85, -0.85))
+    _finish(ax, created, title)
     return ax
 
 
@@ -420,58 +554,80 @@ def draw_darts_cell(
         for op, src in cell.inputs(node)
     ]
     edges += [_Edge(j, n - 1, OP_COLOURS["concat"], faint=True) for j in range(k, n - 1)]
-    ax, created = _get_ax(ax)
-    _draw_dag(ax, nodes, edges, bends=(0.0, 0.3, -0.3, 0.55, -0.55, 0.8, -0.8, 1.1, -1.1))
-    if legend:
-        _legend(ax, [op for op in darts.OPS if any(op == o for o, _ in cell.edges)])
-    if title is not None:
-        ax.set_title(title, fontsize=_FONT + 1)
-    _finish(ax, created)
+    ax, created = _drawing_ax(ax)
+    _draw_dag(ax, created, nodes, edges, bends=(0.0, 0.3, -0.3, 0.55, -0.55, 0.8, -0.8, 1.1, -1.1))
+    present = [op for op in darts.OPS if any(op == o for o, _ in cell.edges)] if legend else []
+    _finish(ax, created, title, present)
     return ax
 
 
-def draw_grammar_tree(tree: grammar.Tree, ax: Axes | None = None, title: str | None = None) -> Axes:
-    """Draw a derivation top-down: combinators in white boxes, operations in their colour,
-    leaves spaced by the width of their labels (unit productions are skipped)."""
-    if not isinstance(tree, grammar.Tree):
-        raise TypeError(f"expected a grammar.Tree, got {type(tree).__name__}")
-    g = grammar.to_graph(tree)
-    children = {v: list(g.successors(v)) for v in g}
-    x: dict[int, float] = {}
+def _tree_layout(g: nx.DiGraph, children: dict, across: bool) -> tuple[dict, dict]:
+    """Positions of a derivation tree: top-down (leaves side by side, spaced by their
+    labels) or, with ``across``, left to right (one row per leaf, one column per depth,
+    each column as wide as its widest label)."""
+    texts = {v: OP_LABELS.get(d["label"], d["label"]) for v, d in g.nodes(data=True)}
+    depth = {v: d["depth"] for v, d in g.nodes(data=True)}
+    along: dict[int, float] = {}
     cursor = [0.0]
 
     def place(v: int) -> None:
         if not children[v]:
-            w, _ = _text_size(OP_LABELS.get(g.nodes[v]["label"], g.nodes[v]["label"]))
-            x[v] = cursor[0] + w / 2
-            cursor[0] += w + 0.15
+            size = _LINE_H + 0.18 if across else _text_size(texts[v])[0] + 0.15
+            along[v] = cursor[0] + size / 2
+            cursor[0] += size
             return
         for c in children[v]:
             place(c)
-        x[v] = (x[children[v][0]] + x[children[v][-1]]) / 2
+        along[v] = (along[children[v][0]] + along[children[v][-1]]) / 2
 
     place(0)
-    dy = 0.75
-    nodes = {}
-    for v, data in g.nodes(data=True):
-        label = data["label"]
-        colour = OP_COLOURS[label] if label in OP_COLOURS and not children[v] else "white"
-        nodes[v] = _Node(x[v], -data["depth"] * dy, OP_LABELS.get(label, label), colour)
-    ax, created = _get_ax(ax)
-    boxes = {v: nodes[v].box() for v in nodes}
+    if not across:
+        return {v: (along[v], -depth[v] * 0.75) for v in g}, texts
+    widths = {}
+    for v in g:
+        widths[depth[v]] = max(widths.get(depth[v], 0.0), _text_size(texts[v])[0] + 0.1)
+    column, x = {}, 0.0
+    for d in sorted(widths):
+        column[d] = x + widths[d] / 2
+        x += widths[d] + 0.25
+    return {v: (column[depth[v]], -along[v]) for v in g}, texts
+
+
+def draw_grammar_tree(tree: grammar.Tree, ax: Axes | None = None, title: str | None = None) -> Axes:
+    """Draw a derivation top-down: combinators in white boxes, operations in their colour,
+    leaves spaced by the width of their labels (unit productions are skipped). A tree too
+    wide for the space available is drawn left to right instead, one row per leaf."""
+    if not isinstance(tree, grammar.Tree):
+        raise TypeError(f"expected a grammar.Tree, got {type(tree).__name__}")
+    g = grammar.to_graph(tree)
+    children = {v: list(g.successors(v)) for v in g}
+    ax, created = _drawing_ax(ax)
+    limit = _width_limit(ax, created)
+    for across in (False, True):
+        pos, texts = _tree_layout(g, children, across)
+        nodes = {}
+        for v, data in g.nodes(data=True):
+            label = data["label"]
+            colour = OP_COLOURS[label] if label in OP_COLOURS and not children[v] else "white"
+            nodes[v] = _Node(*pos[v], texts[v], colour)
+        boxes = {v: nodes[v].box() for v in nodes}
+        arr = np.array(list(boxes.values()))
+        if arr[:, 2].max() - arr[:, 0].min() + 2 * _PAD <= limit:
+            break
     for u, v in g.edges:
-        ax.add_artist(Line2D([x[u], x[v]], [boxes[u][1], boxes[v][3]], color="#666666", linewidth=1.0, zorder=1,
-                           gid="edge"))
+        if across:
+            xs, ys = [boxes[u][2], boxes[v][0]], [nodes[u].y, nodes[v].y]
+        else:
+            xs, ys = [nodes[u].x, nodes[v].x], [boxes[u][1], boxes[v][3]]
+        ax.add_artist(Line2D(xs, ys, color="#666666", linewidth=1.0, zorder=1, gid="edge"))
     for v, nd in nodes.items():
         x0, y0, x1, y1 = boxes[v]
         ax.add_artist(FancyBboxPatch((x0, y0), x1 - x0, y1 - y0, boxstyle="round,pad=0,rounding_size=0.06",
                                     facecolor=_tint(nd.colour, 0.45), edgecolor="#444444", linewidth=0.9, zorder=3,
                                     gid="node"))
-        ax.text(nd.x, nd.y, nd.text, ha="center", va="center", fontsize=_FONT - 1, zorder=4, gid="node-label")
-    _frame(ax, list(boxes.values()))
-    if title is not None:
-        ax.set_title(title, fontsize=_FONT + 1)
-    _finish(ax, created)
+        ax.text(nd.x, nd.y, nd.text, ha="center", va="center", fontsize=_FONT, zorder=4, gid="node-label")
+    _frame(ax, (arr[:, 0].min() - _PAD, arr[:, 1].min() - _PAD, arr[:, 2].max() + _PAD, arr[:, 3].max() + _PAD))
+    _finish(ax, created, title)
     return ax
 
 

@@ -38,21 +38,53 @@ def nodes(ax):
     return [p for p in ax.patches if p.get_gid() == "node"]
 
 
+def label_boxes(ax, renderer):
+    """The boxes a reader sees around the edge labels (the label's frame, not only its
+    text), in pixels."""
+    boxes = []
+    for t in ax.texts:
+        if t.get_gid() == "edge-label":
+            frame = t.get_bbox_patch()
+            boxes.append(frame.get_window_extent(renderer) if frame is not None else t.get_window_extent(renderer))
+    return boxes
+
+
 def assert_no_overlaps(ax, draw=True):
-    """No label overlaps another label, and no edge label covers a node."""
+    """No edge label's box overlaps another label's box, a node name or a node, and every
+    node name fits its box."""
     if draw:
         ax.figure.set_dpi(50)
         ax.figure.canvas.draw()
     renderer = ax.figure.canvas.get_renderer()
-    labels = [t.get_window_extent(renderer) for t in ax.texts if t.get_gid() == "edge-label"]
+    labels = label_boxes(ax, renderer)
     names = [t.get_window_extent(renderer) for t in ax.texts if t.get_gid() == "node-label"]
     boxes = [p.get_window_extent(renderer) for p in nodes(ax)]
     for a, b in itertools.combinations(labels + names, 2):
         assert not a.overlaps(b), (a, b)
     for a in labels:
-        assert not any(a.overlaps(b) for b in boxes)
+        assert not any(a.overlaps(b) for b in boxes), a
     for name, box in zip(names, boxes):
         assert box.x0 <= name.x0 + 1 and name.x1 <= box.x1 + 1  # the node name fits its box
+
+
+def assert_fits_the_page(ax):
+    """A drawing made without an Axes: at most the text column wide, as saved with a tight
+    bounding box (as Jupyter does), and no text smaller than 9 points."""
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    assert fig.get_figwidth() <= viz.TEXT_WIDTH + 1e-6
+    assert fig.get_tightbbox(renderer).width <= viz.TEXT_WIDTH + 0.02
+    legend = ax.get_legend()
+    shown = list(ax.texts) + [ax.title] + (list(legend.get_texts()) if legend else [])
+    assert min(t.get_fontsize() for t in shown if t.get_text()) >= 9
+
+
+@pytest.fixture
+def course_style():
+    """The chapters' settings (viz.use_style), for this test only."""
+    with plt.rc_context(viz.STYLE):
+        yield
 
 
 def test_colours_and_labels_cover_every_op():
@@ -142,6 +174,52 @@ def test_drawing_on_a_given_axes_makes_no_new_figure():
     fig.canvas.draw()
     for ax in axes:
         assert_no_overlaps(ax, draw=False)
+
+
+def test_the_overlap_check_sees_label_frames_touch():
+    """The check fails on two edge labels whose frames overlap although their texts do not."""
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.set(xlim=(0, 3), ylim=(0, 2))
+    frame = dict(boxstyle="round,pad=0.6", facecolor="white")
+    ax.text(1.0, 1.0, "sep 3x3", fontsize=9, gid="edge-label", bbox=frame)
+    ax.text(1.0, 1.27, "skip", fontsize=9, gid="edge-label", bbox=frame)
+    fig.canvas.draw()
+    texts_ = [t.get_window_extent() for t in ax.texts]
+    assert not texts_[0].overlaps(texts_[1])           # the texts alone do not touch
+    with pytest.raises(AssertionError):
+        assert_no_overlaps(ax)
+
+
+def test_darts_drawings_at_the_chapters_size(course_style):
+    """As chapter 02 draws them (course style, a figure made by viz, 150 dpi): labels keep
+    clear of each other and of the nodes, and the drawing fits the text column."""
+    genotypes = [darts.DARTS_V2] + [darts.random_genotype(seed) for seed in range(8)]
+    for genotype in genotypes:
+        for cell in (genotype.normal, genotype.reduce):
+            ax = viz.draw_darts_cell(cell, title="random normal cell")
+            assert_fits_the_page(ax)
+            ax.figure.canvas.draw()              # at the figure's own 150 dpi
+            assert_no_overlaps(ax, draw=False)
+            plt.close(ax.figure)
+
+
+def test_no_drawing_is_wider_than_the_text_column(course_style):
+    """Drawings that are wider than the column at one inch per unit are squeezed (layout,
+    not fonts) or, for a derivation tree, turned on their side."""
+    chain = nb101.Cell.from_matrix(np.eye(7, k=1, dtype=int),
+                                   ["input"] + ["maxpool3x3"] * 5 + ["output"])
+    tree = max((grammar.GRAMMAR.sample(seed, 8) for seed in range(20)), key=lambda t: len(t.leaves()))
+    drawings = [
+        viz.draw_nb201_cell(BEST, title="a title long enough to need wrapping " * 3),
+        viz.draw_nb101_cell(chain, title="seven layers"),
+        viz.draw_darts_cell(darts.random_cell(1)),
+        viz.draw_grammar_tree(tree, title="a large derivation"),
+    ]
+    natural = 8 * viz._CHAR_W * len(tree.leaves())  # its leaves side by side, at least
+    assert natural > viz.TEXT_WIDTH
+    for ax in drawings:
+        assert_fits_the_page(ax)
+        assert_no_overlaps(ax)
 
 
 def test_bad_inputs():
