@@ -8,6 +8,7 @@ import multiprocessing
 import pytest
 
 from nascourse import search
+from nascourse.search import parallel
 from nascourse.spaces import nb201
 
 BUDGET = 24
@@ -103,3 +104,43 @@ def test_local_dask_cluster_survives_raising_and_killed_workers(objective):
     killed = [e for e in h if not e.ok]
     assert len(killed) == 1 and "KilledWorker" in killed[0].error and killing.fails(killed[0].arch)
     assert len({e.worker for e in h.successful()}) >= 2
+
+
+def timed_history(spans):
+    """A history of evaluations on the given workers with the given (start, finish) times."""
+    from nascourse.search.base import Evaluation, History
+
+    cells = nb201.all_cells()
+    return History([Evaluation(step, cells[step], 90.0, worker=worker, started=start, finished=end,
+                               seconds=end - start) for step, (worker, start, end) in enumerate(spans)]
+                   + [Evaluation(len(spans), cells[len(spans)], None, error="RuntimeError: lost")])
+
+
+def test_busy_workers_is_the_mean_number_of_evaluations_in_flight():
+    # two workers busy for 0-4 s, then one alone for 4-6 s: 10 busy seconds in 6
+    history = timed_history([("a", 0, 2), ("b", 0, 4), ("a", 2, 6)])
+    assert parallel.busy_workers(history) == pytest.approx(10 / 6)
+    assert parallel.busy_workers(timed_history([("a", 0, 1), ("a", 1, 3)])) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="no successful evaluation"):
+        parallel.busy_workers(timed_history([]))
+
+
+def test_timeline_fits_the_text_column_with_legible_labels():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nascourse import viz
+
+    history = timed_history([("a", 10, 12), ("b", 10, 14), ("a", 12, 16)])
+    ax = parallel.plot_timeline(history)
+    try:
+        assert ax.figure.get_size_inches()[0] <= viz.TEXT_WIDTH
+        assert len(ax.patches) == 3                                 # one bar per success
+        assert sorted(t.get_text() for t in ax.texts) == ["0", "1", "2"]
+        assert min(t.get_fontsize() for t in ax.texts) >= 9
+        assert [t.get_text() for t in ax.get_yticklabels()] == ["worker 0", "worker 1"]
+        assert min(p.get_x() for p in ax.patches) == 0              # seconds from the first start
+    finally:
+        plt.close(ax.figure)

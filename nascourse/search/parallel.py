@@ -185,21 +185,25 @@ def busy_workers(history) -> float:
 
 def plot_timeline(history, ax=None, label: str = "evaluation"):
     """Draw when each evaluation of ``history`` ran, one row per worker process (seconds
-    from the first start; failed evaluations, which have no times, are not drawn)."""
+    from the first start; failed evaluations, which have no times, are not drawn). A new
+    figure spans the text column (:data:`nascourse.viz.TEXT_WIDTH`); each bar is labelled
+    with its step in 9-point type, the smallest the course's figures use."""
     import matplotlib.pyplot as plt
+
+    from nascourse import viz
 
     ok = [e for e in history if e.ok]
     if not ok:
         raise ValueError("no successful evaluation with recorded times in this history")
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 2.5))
+        _, ax = plt.subplots(figsize=(viz.TEXT_WIDTH, 2.5))
     workers = sorted({e.worker for e in ok})
     t0 = min(e.started for e in ok)
     for e in ok:
         row = workers.index(e.worker)
         ax.barh(row, e.finished - e.started, left=e.started - t0, height=0.6, color="C0", edgecolor="white")
         ax.text(e.started - t0 + (e.finished - e.started) / 2, row, str(e.step), ha="center", va="center",
-                fontsize=7, color="white")
+                fontsize=9, color="white")
     ax.set_yticks(range(len(workers)), [f"worker {i}" for i in range(len(workers))])
     ax.set(xlabel="seconds since the first evaluation started", ylim=(-0.6, len(workers) - 0.4))
     return ax
