@@ -7,14 +7,18 @@
   (``mystnb: image: alt:``), and the paragraph gets the class ``nascourse-caption``.
 - **Author-year labels in the bibliography.** The text cites author-year ("White et al.,
   2021a"); the bibliography's labels say the same instead of pybtex's alpha labels.
-- **A quiet browser console.** sphinx-thebe registers its inline configuration script on
-  every read of the sources, and a page that declares ``const THEBE_JS_URL`` twice logs a
-  SyntaxError; the theme logs an error when no colour mode is set (we set "auto").
+- **A quiet browser console.** The theme writes sphinx-thebe's inline configuration script
+  into every page twice, and a page that declares ``const THEBE_JS_URL`` twice logs a
+  SyntaxError: repeated script lines are dropped from the written pages. The theme also
+  logs an error when no colour mode is set (we set "auto").
+- **Code that fits.** ``static/nascourse.css`` sets code cells and outputs in 13 px type,
+  so that an 80-character line fits the text column.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from docutils import nodes
 from pybtex.plugin import register_plugin
@@ -85,21 +89,39 @@ register_plugin("pybtex.style.formatting", "nascourse_author_year", AuthorYearSt
 # ----------------------------------------------------------------- scripts once
 
 
-def quiet_console(app, pagename, templatename, context, doctree) -> None:
+def default_mode(app, pagename, templatename, context, doctree) -> None:
     context.setdefault("default_mode", "auto")
-    seen, unique = set(), []
-    for script in context.get("script_files", []):
-        key = (str(script), tuple(sorted(getattr(script, "attributes", {}).items())))
-        if key not in seen:
-            seen.add(key)
-            unique.append(script)
-    if "script_files" in context:
-        context["script_files"][:] = unique
+
+
+SCRIPT_LINE = re.compile(r"^\s*<script\b.*</script>\s*$")
+
+
+def scripts_once(app, exception) -> None:
+    """Drop a repeated script line from every written page's head (themes add some of
+    their scripts again while the page is rendered, after any handler could remove them)."""
+    if exception is not None or app.builder.format != "html":
+        return
+    for page in Path(app.outdir).rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        head_end = text.find("</head>")
+        if head_end < 0:
+            continue
+        seen, kept = set(), []
+        for line in text[:head_end].split("\n"):
+            if SCRIPT_LINE.match(line):
+                if line.strip() in seen:
+                    continue
+                seen.add(line.strip())
+            kept.append(line)
+        head = "\n".join(kept)
+        if len(head) != head_end:
+            page.write_text(head + text[head_end:], encoding="utf-8")
 
 
 def setup(app):
     app.connect("doctree-resolved", captions_to_alt_text)
     # early: the event stops at the first handler that returns a template name
-    app.connect("html-page-context", quiet_console, priority=100)
+    app.connect("html-page-context", default_mode, priority=100)
+    app.connect("build-finished", scripts_once)
     app.add_css_file("nascourse.css")
     return {"parallel_read_safe": True, "parallel_write_safe": True}
