@@ -2,8 +2,9 @@
 
     python scripts/build_chapter.py chapters/04_one_shot_darts.ipynb [--out /tmp/ch04]
 
-Writes a table of contents with the landing page, the chapter and the bibliography, and
-runs ``jupyter-book build`` on the repository with it, so the page gets the book's
+Writes the book's table of contents with the other chapters left out (the landing page,
+this chapter and the bibliography remain, numbered as in the book), and runs
+``jupyter-book build`` on the repository with it, so the page gets the book's
 configuration (bundled MathJax, bibliography, extensions) while only this chapter is
 executed. Links to the other chapters are reported as missing; the full build (README)
 is the one that must be clean. Prints the path of the built page.
@@ -16,6 +17,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,9 +34,12 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or Path(tempfile.mkdtemp(prefix=f"{chapter.stem}-"))
     out.mkdir(parents=True, exist_ok=True)
     toc = out / "_toc.yml"
-    toc.write_text("format: jb-book\nroot: chapters/intro\nchapters:\n"
-                   f"  - file: chapters/{chapter.stem}\n  - file: chapters/bibliography\n",
-                   encoding="utf-8")
+    book = yaml.safe_load((REPO_ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    for part in book["parts"]:
+        part["chapters"] = [entry for entry in part["chapters"]
+                            if not entry["file"].split("/")[-1][:2].isdigit()
+                            or entry["file"].endswith(chapter.stem)]
+    toc.write_text(yaml.safe_dump(book, sort_keys=False), encoding="utf-8")
     bindir = Path(sys.executable).parent
     jupyter_book = bindir / "jupyter-book"
     command = [str(jupyter_book) if jupyter_book.exists() else "jupyter-book", "build",
