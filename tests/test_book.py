@@ -24,15 +24,12 @@ import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
-import importlib.util
-
 import pytest
 import yaml
 
+from scripts import audit_site
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location("audit_site", REPO_ROOT / "scripts" / "audit_site.py")
-audit_site = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(audit_site)
 BUILD_TIMEOUT = 3600          # seconds for the whole book
 BROWSER_TIMEOUT = 120         # seconds for one page
 PAGES = {"intro": "chapters/intro.html", "chapter01": "chapters/01_nas_intro.html"}

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
-from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "check_seeds.py"
-spec = importlib.util.spec_from_file_location("check_seeds", SCRIPT)
-check_seeds = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(check_seeds)
+from scripts import check_seeds
+
 
 
 def run(source: str) -> str:

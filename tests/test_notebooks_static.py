@@ -24,7 +24,6 @@ notebook and to fail each kind of bad one.
 from __future__ import annotations
 
 import ast
-import importlib.util
 import re
 from pathlib import Path
 
@@ -33,6 +32,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from nascourse import viz
+from scripts import chapter_table
+from scripts import sync_setup_cells as sync
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MAX_CELL_LINES = 25
@@ -45,15 +46,6 @@ FIGURE_REF = re.compile(r"\bFigures? (\d+)(?:(?:,| and| to|-|\u2013) ?(\d+))*")
 FIGSIZE = re.compile(r"figsize\s*=\s*\(\s*([0-9.]+)")
 
 
-def _load_sync_script():
-    path = REPO_ROOT / "scripts" / "sync_setup_cells.py"
-    spec = importlib.util.spec_from_file_location("sync_setup_cells", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-sync = _load_sync_script()
 SETUP_SOURCE = sync.setup_cell_source(sync.repository_url())
 
 
@@ -343,17 +335,6 @@ def test_sync_inserts_rewrites_and_is_idempotent(tmp_path):
 
 
 # ---------------------------------------------------------------- the landing page's table
-
-
-def _load_chapter_table():
-    path = REPO_ROOT / "scripts" / "chapter_table.py"
-    spec = importlib.util.spec_from_file_location("chapter_table", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-chapter_table = _load_chapter_table()
 
 
 def test_intro_table_lists_every_chapter_with_what_it_computes():
