@@ -417,7 +417,9 @@ def _finish(ax: Axes, created: bool, title: str | None = None, legend_ops: Seque
     Axes the caller gave, the text follows the scale of the drawing (up to 1.25 times), so
     that labels keep fitting their boxes: it stays at ``_FONT`` points or more when the
     Axes is as large as the drawing at one inch per unit after squeezing, and shrinks
-    below only when the caller's Axes is smaller than that."""
+    below only when the caller's Axes is smaller than that. Under a layout engine (the
+    course style's constrained layout) the Axes' size is only known when the figure is
+    drawn, so the text stays at ``_FONT``: give such an Axes about one inch per unit."""
     limit = _width_limit(ax, created)
     title_h = _title(ax, title, limit)
     legend_h = _legend(ax, legend_ops, limit, dashed)
@@ -432,6 +434,8 @@ def _finish(ax: Axes, created: bool, title: str | None = None, legend_ops: Seque
         ax.set_position((max(0.0, (fig_w - width) / 2) / fig_w, legend_h / fig_h,
                          min(width, fig_w) / fig_w, height / fig_h))
         return
+    if fig.get_layout_engine() is not None:
+        return   # the engine sizes the Axes only when drawing: the text stays at _FONT
     box = ax.get_position()
     scale = min(box.width * fig.get_figwidth() / width, box.height * fig.get_figheight() / height, 1.25)
     for text in ax.texts:
