@@ -32,7 +32,9 @@ CAPTION = re.compile(r"^Figure \d+\.$")
 
 
 def _caption_text(paragraph: nodes.paragraph) -> str | None:
-    first = paragraph.children[0] if paragraph.children else None
+    children = [child for child in paragraph.children
+                if not (isinstance(child, nodes.Text) and not child.astext().strip())]
+    first = children[0] if children else None
     if not isinstance(first, nodes.strong) or not CAPTION.match(first.astext().strip()):
         return None
     return " ".join(paragraph.astext().split())

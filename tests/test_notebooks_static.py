@@ -79,11 +79,21 @@ def notebook_problems(nb: nbformat.NotebookNode, setup_source: str = SETUP_SOURC
     return problems
 
 
+# A fence of code (a solution's), not of a directive such as {exercise} or {solution}.
+CODE_FENCE = re.compile(r"^(`{3,}|~{3,})(?![`~{])[^\n]*\n.*?^\1[ \t]*$", re.DOTALL | re.MULTILINE)
+
+
+def paragraphs(markdown: str) -> list[str]:
+    """The blocks of a markdown cell, with code fences and display maths taken out first
+    (they may hold blank lines themselves)."""
+    text = CODE_FENCE.sub(" ", markdown)
+    text = re.sub(r"\$\$.*?\$\$", " ", text, flags=re.DOTALL)
+    return re.split(r"\n\s*\n", text)
+
+
 def prose(markdown: str) -> str:
-    """The words of a markdown cell: no maths, code, link targets, roles or HTML comments."""
-    # fences of code (a solution's), not of directives such as {exercise} or {solution}
-    text = re.sub(r"^(`{3,}|~{3,})(?!\{)[^\n]*\n.*?^\1[ \t]*$", " ", markdown,
-                  flags=re.DOTALL | re.MULTILINE)
+    """The words of a block of markdown: no maths, code, link targets or HTML comments."""
+    text = CODE_FENCE.sub(" ", markdown)
     text = re.sub(r"\$\$.*?\$\$", " ", text, flags=re.DOTALL)
     text = re.sub(r"(?<!\\)\$[^$]*\$", " ", text)
     text = re.sub(r"`[^`]*`", " ", text)
@@ -123,7 +133,7 @@ def number_problems(nb: nbformat.NotebookNode) -> list[str]:
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "markdown":
             continue
-        for paragraph in re.split(r"\n\s*\n", cell.source):
+        for paragraph in paragraphs(cell.source):
             cited = "{cite" in paragraph
             for number in NUMBER.findall(prose(paragraph)):
                 seen.add(number)
@@ -152,10 +162,10 @@ def figure_problems(nb: nbformat.NotebookNode) -> list[str]:
                 problems.append(f"the caption of Figure {match.group(1)} does not follow a code cell")
     if captions != list(range(1, len(captions) + 1)):
         problems.append(f"figure captions are numbered {captions}, not 1, 2, ... in order")
-    paragraphs = [paragraph for cell in nb.cells if cell.cell_type == "markdown"
-                  for paragraph in re.split(r"\n\s*\n", cell.source)
-                  if "{cite" not in paragraph]   # a cited paper's figures are its own
-    for paragraph in paragraphs:
+    uncited = [paragraph for cell in nb.cells if cell.cell_type == "markdown"
+               for paragraph in paragraphs(cell.source)
+               if "{cite" not in paragraph]   # a cited paper's figures are its own
+    for paragraph in uncited:
         for match in FIGURE_REF.finditer(prose(paragraph)):
             for number in re.findall(r"\d+", match.group(0)):
                 if int(number) not in captions:
@@ -168,8 +178,7 @@ def reference_problems(nb: nbformat.NotebookNode) -> list[str]:
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "markdown":
             continue
-        text = re.sub(r"^(`{3,}|~{3,})(?!\{)[^\n]*\n.*?^\1[ \t]*$", " ", cell.source,
-                      flags=re.DOTALL | re.MULTILINE)
+        text = CODE_FENCE.sub(" ", cell.source)
         for match in re.finditer(r"(?<!\[)\b[Cc]hapters? 0[1-9]\b", text):
             problems.append(f"cell {index}: '{match.group(0)}' is not a link to the chapter")
         if re.search(r"\b[Ee]xercises? \{(ref|numref)\}", text):
@@ -271,6 +280,14 @@ def test_checker_finds_numbers_that_nothing_checks():
                                      "unchecked-numbers lists 0.1, which the prose no longer quotes"]
     nb.metadata["nascourse"] = {"unchecked-numbers": {"54.30%": "the published all-skip accuracy"}}
     assert notebook_problems(nb) == []
+
+
+def test_checker_reads_numbers_inside_exercises_and_solutions_but_not_their_code():
+    text = ("```{exercise} Odds\n:label: ex-odds\nFind n for 50% and 95%.\n```\n\n"
+            "````{solution} ex-odds\n:class: dropdown\n```python\nprint(0.25)\n\nprint(0.75)\n```\n"
+            "It takes 69 samples, about 0.5 of the time.\n\n$$\np = 0.99\n\n$$\n````")
+    problems = notebook_problems(with_markdown(make_notebook(), text))
+    assert [p.split("the number ")[1].split(" ")[0] for p in problems] == ["50%", "95%", "0.5"]
 
 
 def test_checker_finds_figures_off_the_course_style():
