@@ -56,9 +56,10 @@ PAPER_SETTINGS: dict[str, Any] = {
     "w_weight_decay": 3e-4, "grad_clip": 5.0, "a_lr": 3e-4, "a_weight_decay": 1e-3,
 }
 #: The chapter's laptop settings: a narrow, shallow supernet (C=8, N=1) and 10 epochs.
-#: With two orders of magnitude fewer steps than the paper, ``alpha`` gets a larger
-#: learning rate. Use them with :data:`LAPTOP_DATA`.
-LAPTOP_SETTINGS: dict[str, Any] = {**PAPER_SETTINGS, "epochs": 10, "C": 8, "N": 1, "a_lr": 0.01}
+#: With two orders of magnitude fewer steps than the paper, ``alpha`` gets a learning rate
+#: a hundred times larger (with 0.01, thirty epochs ended with the skip connection far
+#: ahead for some seeds and not at all for others). Use them with :data:`LAPTOP_DATA`.
+LAPTOP_SETTINGS: dict[str, Any] = {**PAPER_SETTINGS, "epochs": 10, "C": 8, "N": 1, "a_lr": 0.03}
 #: The chapter's data: 1,000 of the shipped CIFAR-10 training images (500 for the weights,
 #: 500 for the architecture) at 16x16 pixels, in batches of 32.
 LAPTOP_DATA: dict[str, Any] = {"dataset": "cifar10-subset", "n_images": 1000, "image_size": 16, "batch_size": 32}
