@@ -39,8 +39,9 @@ def grad_norm(p: Passes) -> float:
 @proxy("plain", needs=("gradients",), paper="abdelfattah2021zerocost", family="gradient",
        uses_labels=True)
 def plain(p: Passes) -> float:
-    """Sum over weights of dL/dw * w, with its sign: the first-order change of the loss if
-    every weight were removed (the "plain" baseline of Abdelfattah et al., 2021)."""
+    """Sum over weights of dL/dw * w, with its sign (the "plain" baseline of Abdelfattah et
+    al., 2021). Removing every weight changes the loss by about -sum(w * dL/dw) to first
+    order, so plain is the negative of that change (chapter 05)."""
     main = p.main
     return sum((g * w).sum().item() for w, g in zip(main["weights"], main["grads"]))
 
