@@ -92,8 +92,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3, 4])
     parser.add_argument("--timeout", type=int, default=900, help="seconds per cell")
     args = parser.parse_args(argv)
-    failed = False
+    before = os.environ.get(claims.REPORT_ENV)
     os.environ[claims.REPORT_ENV] = "1"   # inherited by the kernels started below
+    try:
+        failed = _run(args)
+    finally:   # leave the caller's environment as it was (the tests call main)
+        if before is None:
+            del os.environ[claims.REPORT_ENV]
+        else:
+            os.environ[claims.REPORT_ENV] = before
+    return int(failed)
+
+
+def _run(args: argparse.Namespace) -> bool:
+    failed = False
     for path in args.notebooks:
         original = nbformat.read(path, as_version=4)
         for seed in args.seeds:
@@ -105,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             failed |= bool(found)
             print(f"{path.name}, seed {seed}: {len(found)} failed, {time.perf_counter() - start:.0f} s",
                   *[f"  {line}" for line in found], sep="\n", flush=True)
-    return int(failed)
+    return failed
 
 
 if __name__ == "__main__":

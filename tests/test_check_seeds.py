@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 
 import nbformat
 import pytest
@@ -64,3 +65,4 @@ def test_main_reports_a_failed_claim_and_runs_on(tmp_path, monkeypatch, capsys):
     printed = capsys.readouterr().out
     assert "02_demo.ipynb, seed 1: 1 failed" in printed
     assert "CLAIM FAILED the prose says 0.5, the code computed 1.5 (tolerance 0.01)" in printed
+    assert "NASCOURSE_REPORT_CLAIMS" not in os.environ, "main must leave the environment as it was"
