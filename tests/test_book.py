@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -34,15 +33,8 @@ BUILD_TIMEOUT = 3600          # seconds for the whole book
 BROWSER_TIMEOUT = 120         # seconds for one page
 PAGES = {"intro": "chapters/intro.html", "chapter01": "chapters/01_nas_intro.html"}
 NOTEBOOK = "chapters/01_nas_intro.ipynb"
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
-    "--hide-scrollbars", "--window-size=1280,1600",
-    # Every host name fails to resolve: whatever the page needs must be in the site.
-    "--host-resolver-rules=MAP * ~NOTFOUND",
-    # Let scripts (MathJax) run to completion before the DOM is dumped or the page shot.
-    "--virtual-time-budget=5000",
-]
+# Let scripts (MathJax) run to completion before the DOM is dumped or the page shot.
+CHROMIUM_FLAGS = [*audit_site.BASE_FLAGS, "--virtual-time-budget=5000"]
 REMOTE = re.compile(r"^(https?:)?//", re.IGNORECASE)
 # The only remote URL the theme writes into a page: sphinx-thebe fetches thebe from a CDN
 # when a reader presses a "live code" button, which this book does not have (thebe is off).
@@ -52,16 +44,9 @@ ON_DEMAND_URLS = {"https://unpkg.com/thebe@0.8.2/lib/index.js"}
 # ---------------------------------------------------------------- fixtures
 
 
-def find_chromium() -> str | None:
-    for name in ("chromium", "chromium-browser"):
-        if path := shutil.which(name):
-            return path
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-
-
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    path = find_chromium()
+    path = audit_site.find_chromium()
     if path is None:
         message = "Chromium is not installed (apt-get install chromium)"
         if os.environ.get("NASCOURSE_REQUIRE_BROWSER") == "1":

@@ -91,11 +91,10 @@ def paragraphs(markdown: str) -> list[str]:
     return re.split(r"\n\s*\n", text)
 
 
-def prose(markdown: str) -> str:
-    """The words of a block of markdown: no maths, code, link targets or HTML comments."""
-    text = CODE_FENCE.sub(" ", markdown)
-    text = re.sub(r"\$\$.*?\$\$", " ", text, flags=re.DOTALL)
-    text = re.sub(r"(?<!\\)\$[^$]*\$", " ", text)
+def prose(paragraph: str) -> str:
+    """The words of a block from :func:`paragraphs`: no inline maths, code, link targets or
+    HTML comments."""
+    text = re.sub(r"(?<!\\)\$[^$]*\$", " ", paragraph)
     text = re.sub(r"`[^`]*`", " ", text)
     text = re.sub(r"\]\([^)]*\)", "]", text)
     return re.sub(r"<!--.*?-->", " ", text, flags=re.DOTALL)
