@@ -27,6 +27,9 @@ ZC_DATASETS: tuple[str, ...] = ("cifar10", "ImageNet16-120")
 #: The thirteen precomputed zero-cost proxies (NAS-Bench-Suite-Zero).
 ZC_PROXIES: tuple[str, ...] = ("epe_nas", "fisher", "flops", "grad_norm", "grasp", "jacov", "l2_norm",
                                "nwot", "params", "plain", "snip", "synflow", "zen")
+#: The nine zero-cost proxies NASLib ships for its NAS-Bench-301 sample (besides flops, params).
+NB301_PROXIES: tuple[str, ...] = ("epe_nas", "fisher", "grad_norm", "grasp", "jacov", "l2_norm", "plain",
+                                  "snip", "synflow")
 #: The ten HW-NAS-Bench metrics.
 HW_METRICS: tuple[str, ...] = ("edgegpu_latency", "edgegpu_energy", "raspi4_latency", "edgetpu_latency",
                                "pixel3_latency", "eyeriss_latency", "eyeriss_energy",
@@ -142,3 +145,20 @@ def load_nb101_sample() -> pd.DataFrame:
     df["matrix"] = [np.array(m, dtype=np.int64) for m in df["matrix"]]
     df["ops"] = [list(o) for o in df["ops"]]
     return df
+
+
+@cache
+def _nb301() -> pd.DataFrame:
+    return _read_csv("nb301_sample.csv.gz")
+
+
+def load_nb301() -> pd.DataFrame:
+    """500 NAS-Bench-301 architectures of the DARTS space (chapter 08 transfers to them).
+
+    One row per architecture, in the order of NASLib's table: ``genotype`` (NASLib's
+    compact string; :func:`nascourse.spaces.darts.from_compact` turns it into a
+    ``Genotype``), ``val_acc`` (CIFAR-10 validation accuracy in %, as NAS-Bench-301
+    gives it), ``flops`` (MFLOPs), ``params`` (millions) and the zero-cost proxies of
+    :data:`NB301_PROXIES` (NAS-Bench-Suite-Zero).
+    """
+    return _nb301().copy()

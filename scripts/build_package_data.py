@@ -33,6 +33,7 @@ HW_METRICS = ["edgegpu_latency", "edgegpu_energy", "raspi4_latency", "edgetpu_la
               "pixel3_latency", "eyeriss_latency", "eyeriss_energy",
               "eyeriss_arithmetic_intensity", "fpga_latency", "fpga_energy"]
 NB101_OPS = ["input", "output", "maxpool3x3", "conv1x1-bn-relu", "conv3x3-bn-relu"]
+NB301_PROXIES = ["epe_nas", "fisher", "grad_norm", "grasp", "jacov", "l2_norm", "plain", "snip", "synflow"]
 # Images kept from the raw 5,000 (rows 0..3999 are the official training split, 4000..4999
 # the official test split): enough for proxy batches and a small search, within the budget.
 N_TRAIN_IMAGES, N_TEST_IMAGES = 3000, 1000
@@ -110,6 +111,26 @@ def keyed(df: pd.DataFrame, to_index: dict, expect: int) -> pd.DataFrame:
     return out
 
 
+def nb301_sample(raw: Path) -> pd.DataFrame:
+    """The 500 NAS-Bench-301 genotypes of NASLib's proxy table, keyed by NASLib's compact
+    string (checked to parse into valid, distinct DARTS genotypes), in the file's order."""
+    from nascourse.spaces.darts import from_compact
+
+    nb301 = json.loads((raw / "naslib" / "zc_nasbench301_benchmarks_branch.json").read_text())
+    rows = []
+    for key, values in nb301["nasbench301"]["cifar10"].items():
+        genotype = from_compact(key)
+        assert str([list(cell) for cell in genotype.to_compact()]) == key, key
+        assert set(values) == {"val_accuracy", "flops", "params", *NB301_PROXIES}, sorted(values)
+        rows.append({"genotype": key, "val_acc": values["val_accuracy"], "flops": values["flops"],
+                     "params": values["params"], **{p: values[p] for p in NB301_PROXIES},
+                     "canonical": (genotype.normal.canonical(), genotype.reduce.canonical())})
+    table = pd.DataFrame(rows)
+    assert len(table) == 500 and table["canonical"].nunique() == 500, len(table)
+    assert table["val_acc"].between(80, 100).all() and table[["flops", "params"]].gt(0).all().all()
+    return table.drop(columns="canonical")
+
+
 def build(raw: Path) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     table, to_index = nb201_index(raw)
@@ -159,6 +180,8 @@ def build(raw: Path) -> None:
         cells.append(record)
     assert len(cells) == 500, len(cells)
     write_bytes("nb101_sample.json.gz", gzip_bytes(json.dumps(cells, sort_keys=True)))
+
+    write_csv("nb301_sample.csv.gz", nb301_sample(raw))
 
     images = np.load(raw / "cifar10_subset" / "cifar10_subset.npz", allow_pickle=False)
     rows = np.r_[0:N_TRAIN_IMAGES, 4000:4000 + N_TEST_IMAGES]

@@ -5,7 +5,7 @@ import pytest
 from scipy import stats
 
 from nascourse import bench
-from nascourse.spaces import nb201
+from nascourse.spaces import darts, nb201
 
 
 def test_nb201_tables_have_every_cell_in_index_order():
@@ -78,6 +78,27 @@ def test_transnas_and_nb101_samples():
     assert all(m.shape == (len(o), len(o)) and o[0] == "input" and o[-1] == "output"
                for m, o in zip(nb101["matrix"], nb101["ops"]))
     assert nb101["val_acc"].between(10, 100).all()
+
+
+def test_nb301_sample_parses_into_distinct_darts_genotypes():
+    nb301 = bench.load_nb301()
+    assert len(nb301) == 500
+    assert list(nb301.columns) == ["genotype", "val_acc", "flops", "params", *bench.NB301_PROXIES]
+    genotypes = [darts.from_compact(s) for s in nb301["genotype"]]
+    assert all(isinstance(g, darts.Genotype) for g in genotypes)
+    assert len({(g.normal.canonical(), g.reduce.canonical()) for g in genotypes}) == 500
+    # the first entry of NASLib's file, copied by hand from its JSON
+    first = nb301.iloc[0]
+    assert first["genotype"].startswith("[[(0, 4), (1, 3), (0, 2), (2, 3)")
+    assert genotypes[0].normal.inputs(0) == (("sep_conv_5x5", 0), ("sep_conv_3x3", 1))
+    assert (round(first["val_acc"], 4), first["params"], first["flops"]) == (93.9011, 1.204906, 202.774016)
+    # NAS-Bench-301's CIFAR-10 accuracies of DARTS-space cells lie in a narrow high band;
+    # the NASLib network of 32-128 channels has about a million parameters
+    assert nb301["val_acc"].between(85, 95).all() and nb301["val_acc"].std() < 2
+    assert nb301["params"].between(0.3, 2).all() and nb301["flops"].between(50, 400).all()
+    assert np.isfinite(nb301[list(bench.NB301_PROXIES)].to_numpy()).all()
+    nb301["val_acc"] = 0.0
+    assert bench.load_nb301()["val_acc"].min() > 85
 
 
 @pytest.mark.parametrize("loader, bad", [(bench.load_nb201, "imagenet"), (bench.load_nb201, "CIFAR10"),

@@ -153,3 +153,38 @@ def test_mutate_changes_exactly_one_edge():
         ]
         assert len(diffs) == 1
     assert V2.mutate(3) == V2.mutate(3)
+
+
+def test_compact_encoding_follows_naslib():
+    # NASLib's convert_genotype_to_compact: (input, op id) pairs, ids in DARTS's op order
+    compact = V2.to_compact()
+    assert compact[0][:2] == ((0, 3), (1, 3))  # sep_conv_3x3 is id 3
+    assert compact[1][0] == (0, 0)  # max_pool_3x3 is id 0
+    assert compact[0][-1] == (2, 5)  # dil_conv_3x3 on intermediate node 0
+    assert darts.from_compact(compact) == V2
+    as_naslib_key = str([list(cell) for cell in compact])
+    assert as_naslib_key.startswith("[[(0, 3), (1, 3), (0, 3), (1, 3), (1, 3), (0, 2)")
+    assert darts.from_compact(as_naslib_key) == V2
+    g = darts.from_compact([[(0, 4), (1, 6), (2, 1), (0, 2), (3, 0), (1, 5), (4, 2), (2, 3)]] * 2)
+    assert g.normal.inputs(0) == (("sep_conv_5x5", 0), ("dil_conv_5x5", 1))
+    assert g.normal.inputs(3) == (("skip_connect", 4), ("sep_conv_3x3", 2))
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        r = darts.random_genotype(rng)
+        assert darts.from_compact(r.to_compact()) == r
+
+
+def test_bad_compact_encodings():
+    good = [list(cell) for cell in V2.to_compact()]
+    with pytest.raises(ValueError, match=r"op id 7 in the reduce cell is not one of 0..6"):
+        darts.from_compact([good[0], [(0, 7)] + good[1][1:]])
+    with pytest.raises(ValueError, match="takes input 1 twice"):
+        darts.from_compact([[(1, 3), (1, 3)] + good[0][2:], good[1]])
+    with pytest.raises(ValueError, match="cannot read a compact genotype"):
+        darts.from_compact("[[(0, 3), (1, 3)")
+    with pytest.raises(TypeError, match=r"pair \[normal, reduce\]"):
+        darts.from_compact([good[0]])
+    with pytest.raises(TypeError, match="op id must be an int"):
+        darts.from_compact([[(0, "3")] + good[0][1:], good[1]])
+    with pytest.raises(TypeError, match="each edge of the normal cell"):
+        darts.from_compact([[(0, 3, 1)] + good[0][1:], good[1]])

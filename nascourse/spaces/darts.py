@@ -10,7 +10,9 @@ so a cell uses the seven operations of :data:`OPS`.
 
 A cell is written as DARTS writes its genotypes: a list of ``(op, input)`` pairs, two per
 intermediate node, where inputs 0 and 1 are ``c_{k-2}`` and ``c_{k-1}`` and input ``j >= 2``
-is intermediate node ``j - 2``.
+is intermediate node ``j - 2``. NASLib, and the NAS-Bench-301 sample the course ships
+(chapter 08), write a genotype compactly as ``(input, op id)`` pairs: :func:`from_compact`
+reads that form and :meth:`Genotype.to_compact` writes it.
 
 :func:`space_size` counts the space under several conventions; with DARTS's own (the two
 inputs of a node are different nodes, their order does not matter, seven operations, a
@@ -21,6 +23,7 @@ NAS-Bench-301 (Siems et al., 2020) and later work.
 
 from __future__ import annotations
 
+import ast
 import itertools
 import math
 from dataclasses import dataclass
@@ -156,6 +159,13 @@ class Genotype:
             "reduce_concat": list(range(NUM_CELL_INPUTS, NUM_CELL_INPUTS + self.reduce.num_nodes)),
         }
 
+    def to_compact(self) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+        """NASLib's compact encoding: per cell, ``(input, op id)`` pairs with op ids in
+        :data:`OPS` order (the inverse of :func:`from_compact`)."""
+        return tuple(  # type: ignore[return-value]
+            tuple((src, OPS.index(op)) for op, src in cell.edges) for cell in (self.normal, self.reduce)
+        )
+
     def mutate(self, rng: int | np.random.Generator) -> "Genotype":
         """A random neighbour: in one of the two cells, one edge changes its op or its input."""
         rng = as_generator(rng)
@@ -183,6 +193,40 @@ DARTS_V2 = Genotype.from_lists(
     reduce=[("max_pool_3x3", 0), ("max_pool_3x3", 1), ("skip_connect", 2), ("max_pool_3x3", 1),
             ("max_pool_3x3", 0), ("skip_connect", 2), ("skip_connect", 2), ("max_pool_3x3", 1)],
 )
+
+
+def from_compact(compact: str | Sequence) -> Genotype:
+    """A genotype from NASLib's compact encoding of the DARTS space (NAS-Bench-301 tables).
+
+    ``compact`` is a pair ``[normal, reduce]``, each a sequence of ``(input, op id)`` pairs
+    (two per intermediate node), or that pair written as a Python literal, as NASLib keys
+    its tables: ``'[[(0, 4), (1, 3), ...], [...]]'``. Inputs follow DARTS (0 and 1 are
+    ``c_{k-2}`` and ``c_{k-1}``, ``j >= 2`` is intermediate node ``j - 2``); op ids index
+    :data:`OPS`, the order of NASLib's ``convert_compact_to_genotype``.
+    """
+    if isinstance(compact, str):
+        try:
+            compact = ast.literal_eval(compact)
+        except (ValueError, SyntaxError) as err:
+            raise ValueError(f"cannot read a compact genotype from {compact!r}: {err}") from None
+    if isinstance(compact, str) or not isinstance(compact, Sequence) or len(compact) != 2:
+        raise TypeError(f"compact must be a pair [normal, reduce] of (input, op id) lists, got {compact!r}")
+    cells = []
+    for name, cell in zip(("normal", "reduce"), compact):
+        if isinstance(cell, str) or not isinstance(cell, Sequence):
+            raise TypeError(f"the {name} cell must be a sequence of (input, op id) pairs, got {cell!r}")
+        edges = []
+        for pair in cell:
+            if isinstance(pair, str) or not isinstance(pair, Sequence) or len(pair) != 2:
+                raise TypeError(f"each edge of the {name} cell must be an (input, op id) pair, got {pair!r}")
+            src, op = pair
+            if isinstance(op, bool) or not isinstance(op, (int, np.integer)):
+                raise TypeError(f"an op id must be an int, got {op!r} in {pair!r}")
+            if not 0 <= op < len(OPS):
+                raise ValueError(f"op id {op} in the {name} cell is not one of 0..{len(OPS) - 1} ({list(OPS)})")
+            edges.append((OPS[op], src))
+        cells.append(Cell(tuple(edges)))
+    return Genotype(*cells)
 
 
 def random_cell(rng: int | np.random.Generator, num_nodes: int = NUM_NODES) -> Cell:
