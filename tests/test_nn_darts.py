@@ -1,10 +1,15 @@
 """Tests of the DARTS network: shapes, the published parameter counts (DARTS paper,
-NAS-Bench-301 sample), training on the CPU, and bad input."""
+NAS-Bench-301 sample), training on the CPU, bad input; and its computational graphs
+(gennape.graphs.trace, and the fast path trace_darts that must give the same graphs)."""
 
+import networkx as nx
+import numpy as np
 import pytest
 import torch
+from scipy import stats
 
 from nascourse import bench
+from nascourse.gennape.graphs import count_ops, graph_flops, node_features, node_label, trace, trace_darts
 from nascourse.nn.darts import (OPERATIONS, DartsCell, FactorizedReduce, darts_network, make_op,
                                 reduction_layers)
 from nascourse.nn.ops import count_parameters
@@ -16,7 +21,8 @@ V2 = darts.DARTS_V2
 def test_forward_shapes(one_torch_thread):
     net = darts_network(V2, C=8, layers=5)
     assert net(torch.randn(2, 3, 32, 32)).shape == (2, 10)
-    assert darts_network(darts.random_genotype(0), C=8, layers=6, num_classes=7)(torch.randn(1, 3, 16, 16)).shape == (1, 7)
+    other = darts_network(darts.random_genotype(0), C=8, layers=6, num_classes=7)
+    assert other(torch.randn(1, 3, 16, 16)).shape == (1, 7)
     # reductions at a third and two thirds of the depth, as in DARTS (20 cells: 6 and 13)
     assert reduction_layers(20) == (6, 13) and reduction_layers(8) == (2, 5)
     assert [c.reduction for c in net.cells] == [False, True, False, True, False]
@@ -106,3 +112,99 @@ def test_bad_input():
         FactorizedReduce(4, 5)
     with pytest.raises(TypeError, match="darts.Cell"):
         DartsCell(V2, 8, 8, 8, False, False)
+
+
+# ----------------------------------------------------------------- computational graphs
+
+# every operation once: node 0 = sep_conv_3x3(c_{k-2}) + dil_conv_5x5(c_{k-1}), node 1 =
+# max_pool(c_{k-2}) + skip(node 0), node 2 = avg_pool(c_{k-1}) + sep_conv_5x5(node 1),
+# node 3 = dil_conv_3x3(node 2) + skip(c_{k-2})
+ALL_OPS = darts.Cell((("sep_conv_3x3", 0), ("dil_conv_5x5", 1), ("max_pool_3x3", 0), ("skip_connect", 2),
+                      ("avg_pool_3x3", 1), ("sep_conv_5x5", 3), ("dil_conv_3x3", 4), ("skip_connect", 0)))
+
+
+class OneInputCell(torch.nn.Module):
+    """A cell fed the same tensor as both inputs, so that it traces from one input."""
+
+    def __init__(self, reduction: bool):
+        super().__init__()
+        self.cell = DartsCell(ALL_OPS, 8, 8, 8, reduction=reduction, reduction_prev=False)
+
+    def forward(self, x):
+        return self.cell(x, x)
+
+
+def counts(g):
+    return {op: count_ops(g, op) for op in ("conv", "bn", "relu", "maxpool", "avgpool", "add", "concat", "slice")}
+
+
+def test_traced_cell_has_the_hand_counted_operations(one_torch_thread):
+    g = trace(OneInputCell(reduction=False), input_shape=(1, 8, 8, 8))
+    # preprocessing 2 x (relu, conv1x1, bn); sep_conv 2 x (relu, dw, pw, bn) each; dil_conv
+    # (relu, dw, pw, bn) each; skips contracted; four sums and one concatenation
+    assert counts(g) == {"conv": 2 + 4 + 2 + 4 + 2, "bn": 2 + 2 + 1 + 2 + 1, "relu": 2 + 2 + 1 + 2 + 1,
+                         "maxpool": 1, "avgpool": 1, "add": 4, "concat": 1, "slice": 0}
+    convs = [d for _, d in g.nodes(data=True) if d["op"] == "conv"]
+    assert sorted((d["kernel"], d["dilation"]) for d in convs if "dilation" in d) == [(3, 2), (5, 2)]
+    assert sum(d["groups"] == 8 for d in convs) == 6                       # the depthwise ones
+    assert sorted(node_label(d) for d in convs if d["groups"] > 1) == [
+        "dil3x3", "dil5x5", "dw3x3", "dw3x3", "dw5x5", "dw5x5"]
+    out = next(d for _, d in g.nodes(data=True) if d["op"] == "concat")
+    assert (out["c_out"], out["hw"]) == (32, 8)
+    # as a reduction cell: stride 2 on the cell inputs, and skip(c_{k-2}) becomes a factorized
+    # reduction (relu, two 1x1 stride-2 convs, the second on a shifted slice, concat, bn)
+    r = trace(OneInputCell(reduction=True), input_shape=(1, 8, 8, 8))
+    assert counts(r) == {"conv": 14 + 2, "bn": 8 + 1, "relu": 8 + 1, "maxpool": 1, "avgpool": 1, "add": 4,
+                         "concat": 2, "slice": 1}
+    strided = [d for _, d in r.nodes(data=True) if d.get("stride", 1) == 2]
+    assert sorted(node_label(d) for d in strided) == ["avg3/2", "conv1x1/2", "conv1x1/2", "dil5x5/2", "dw3x3/2",
+                                                      "max3/2"]
+    assert next(d for _, d in r.nodes(data=True) if d["op"] == "output")["hw"] == 4
+
+
+def test_traced_network_runs_every_convolution(one_torch_thread):
+    net = darts_network(V2, C=8, layers=5)
+    g = trace(net)
+    assert nx.is_directed_acyclic_graph(g) and sorted(g) == list(range(g.number_of_nodes()))
+    assert count_ops(g, "conv") == sum(isinstance(m, torch.nn.Conv2d) for m in net.modules())
+    assert count_ops(g, "maxpool") == 5 * 2                  # the two reduction cells of DARTS-V2
+    assert count_ops(g, "concat") == 5 + 2                   # one per cell, one per factorized reduction
+    x = node_features(g)
+    kernel = x[:, -len(("kernel", "strided", "grouped", "log_c_in", "log_c_out", "log_hw"))]
+    dilated = [v for v, d in g.nodes(data=True) if "dilation" in d]
+    assert len(dilated) == 3 and np.allclose(kernel[dilated], 5 / 7)   # a 3x3 kernel spread over 5 pixels
+
+
+@pytest.mark.parametrize("C, layers", [(8, 3), (8, 5), (16, 8)])
+def test_fast_path_gives_the_traced_graph(C, layers, one_torch_thread):
+    table = bench.load_nb301()
+    for genotype in (V2, darts.random_genotype(C + layers), table["genotype"][layers]):
+        traced = trace(darts_network(genotype, C=C, layers=layers))
+        assert nx.utils.graphs_equal(trace_darts(genotype, C=C, layers=layers), traced)
+    other = trace_darts(V2, C=C, layers=layers, num_classes=100, input_shape=(2, 3, 16, 16))
+    assert nx.utils.graphs_equal(other, trace(darts_network(V2, C=C, layers=layers, num_classes=100),
+                                              input_shape=(2, 3, 16, 16)))
+
+
+def test_fast_path_returns_copies_and_checks_input():
+    g = trace_darts(V2, C=8, layers=5)
+    g.nodes[1]["op"] = "changed"
+    g.remove_node(0)
+    assert trace_darts(V2, C=8, layers=5).nodes[1]["op"] == "conv"
+    with pytest.raises(TypeError, match="Genotype"):
+        trace_darts(V2.normal)
+    with pytest.raises(ValueError, match="layers must be an int >= 3"):
+        trace_darts(V2, layers=2)
+    with pytest.raises(ValueError, match=r"\(batch, 3, height, width\)"):
+        trace_darts(V2, input_shape=(1, 3, 32))
+    with pytest.raises(TypeError, match="input_shape"):
+        trace_darts(V2, input_shape="1x3x32x32")
+
+
+def test_graph_flops_rank_like_the_nb301_flops():
+    # NAS-Bench-Suite-Zero's flops count more than the multiply-accumulates of convolutions
+    # and the classifier, but on the same network they must rank the 500 the same way
+    table = bench.load_nb301().iloc[::10]
+    ours = np.array([graph_flops(trace_darts(g, C=32, layers=8)) for g in table["genotype"]])
+    assert stats.spearmanr(ours, table["flops"])[0] > 0.99
+    assert (table["flops"].to_numpy() >= ours).all()

@@ -18,6 +18,11 @@ operations that cannot reach the output are dropped.
 reads; :func:`batch_graphs` stacks many graphs into one batch of tensors;
 :func:`laplacian_spectrum` gives the eigenvalues the contrastive loss compares;
 :func:`graph_flops` counts multiply-accumulates; :func:`draw_graph` draws a small CG.
+
+:func:`trace_darts` is a fast path for the DARTS networks of :mod:`nascourse.nn.darts`
+(the NAS-Bench-301 family): it writes down, from the genotype alone, the graph that
+:func:`trace` records for ``darts_network(genotype, ...)``, node for node, without building
+or running the network, about ten times faster (the tests check the two agree).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from __future__ import annotations
 import math
 import operator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 import networkx as nx
@@ -52,8 +58,10 @@ _FUNCTION_TYPES: dict = {
 _METHOD_TYPES: dict[str, str] = {"add": "add", "add_": "add", "mul": "mul", "mul_": "mul",
                                  "flatten": "flatten", "view": "flatten", "reshape": "flatten",
                                  "relu": "relu", "relu_": "relu"}
-#: Node features besides the one-hot type: kernel size, stride > 1, grouped convolution,
-#: log2 of input and output channels, log2 of the output feature-map side.
+#: Node features besides the one-hot type: kernel extent (the kernel size, or
+#: ``dilation * (kernel - 1) + 1`` for a dilated convolution), stride > 1, grouped
+#: (e.g. depthwise) convolution, log2 of input and output channels, log2 of the output
+#: feature-map side.
 NUMERIC_FEATURES: tuple[str, ...] = ("kernel", "strided", "grouped", "log_c_in", "log_c_out", "log_hw")
 
 
@@ -71,6 +79,8 @@ def _module_attrs(module: nn.Module) -> tuple[str, dict]:
     if kind == "conv":
         attrs = {"kernel": _as_pair(module.kernel_size), "stride": _as_pair(module.stride),
                  "groups": int(module.groups)}
+        if _as_pair(module.dilation) != 1:
+            attrs["dilation"] = _as_pair(module.dilation)
     elif kind in ("avgpool", "maxpool"):
         attrs = {"kernel": _as_pair(module.kernel_size), "stride": _as_pair(module.stride or module.kernel_size)}
     return kind, attrs
@@ -157,8 +167,9 @@ def _contract(g: nx.DiGraph, v: str) -> None:
     g.remove_node(v)
 
 
-def _simplify(g: nx.DiGraph) -> nx.DiGraph:
-    g = g.copy()
+def _simplify(g: nx.DiGraph, inplace: bool = False) -> nx.DiGraph:
+    if not inplace:
+        g = g.copy()
     g.remove_nodes_from([v for v, d in g.nodes(data=True) if d["op"] == "constant"])
     inputs = [v for v, d in g.nodes(data=True) if d["op"] == "input"]
     output = next(v for v, d in g.nodes(data=True) if d["op"] == "output")
@@ -207,7 +218,8 @@ def trace(module: nn.Module, input_shape: Sequence[int] = (1, 3, 32, 32), simpli
     Nodes are numbered ``0..n-1`` in topological order and carry ``op`` (one of
     :data:`OP_TYPES`), ``name`` (the fx node), ``c_in``, ``c_out``, ``hw_in``, ``hw`` (input
     and output channels and feature-map side) and, for convolutions and poolings,
-    ``kernel`` and ``stride`` (and ``groups`` for convolutions). With ``simplify=False`` the
+    ``kernel`` and ``stride`` (and ``groups`` for convolutions, ``dilation`` for dilated
+    ones). With ``simplify=False`` the
     graph is the fx graph as traced (see the module docstring for what simplifying does).
     The module is traced in evaluation mode and restored to its previous mode.
     """
@@ -229,6 +241,144 @@ def trace(module: nn.Module, input_shape: Sequence[int] = (1, 3, 32, 32), simpli
         module.train(was_training)
     g = _raw_graph(graph, module)
     return _finish(_simplify(g) if simplify else g)
+
+
+class _DartsGraphWriter:
+    """Writes the raw graph that :func:`_raw_graph` gives for a traced DARTS network: the
+    same nodes (fx's names, types, attributes, shapes) and edges, in the same order."""
+
+    def __init__(self) -> None:
+        self.g = nx.DiGraph()
+        self.counts: dict[str, int] = {}
+
+    def node(self, name: str, op: str, shape: tuple[int, ...], inputs: Sequence[str], **attrs) -> str:
+        self.g.add_node(name, op=op, name=name, **attrs, shape=shape)
+        for source in inputs:
+            self.g.add_edge(source, name)
+        return name
+
+    def function(self, base: str, op: str, shape: tuple[int, ...], inputs: Sequence[str]) -> str:
+        """A call_function node, named as fx names them (``add``, ``add_1``, ...)."""
+        k = self.counts.get(base, 0)
+        self.counts[base] = k + 1
+        return self.node(base if k == 0 else f"{base}_{k}", op, shape, inputs)
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        return self.g.nodes[name]["shape"]
+
+    def conv(self, name: str, x: str, c_out: int, kernel: int, stride: int = 1, groups: int = 1,
+             dilation: int = 1) -> str:
+        b, _, h, w = self.shape(x)
+        pad = dilation * (kernel - 1) // 2
+        side = [(n + 2 * pad - dilation * (kernel - 1) - 1) // stride + 1 for n in (h, w)]
+        attrs = {"kernel": kernel, "stride": stride, "groups": groups}
+        if dilation != 1:
+            attrs["dilation"] = dilation
+        return self.node(name, "conv", (b, c_out, *side), [x], **attrs)
+
+    def same(self, name: str, op: str, x: str) -> str:
+        return self.node(name, op, self.shape(x), [x])
+
+    def pool(self, name: str, op: str, x: str, stride: int) -> str:
+        b, c, h, w = self.shape(x)
+        return self.node(name, op, (b, c, (h - 1) // stride + 1, (w - 1) // stride + 1), [x],
+                         kernel=3, stride=stride)
+
+    def relu_conv_bn(self, prefix: str, x: str, c_out: int) -> str:
+        x = self.same(f"{prefix}_0", "relu", x)
+        return self.same(f"{prefix}_2", "bn", self.conv(f"{prefix}_1", x, c_out, 1))
+
+    def factorized_reduce(self, prefix: str, x: str, c_out: int) -> str:
+        x = self.same(f"{prefix}_relu", "relu", x)
+        a = self.conv(f"{prefix}_conv_1", x, c_out // 2, 1, stride=2)
+        b_, c, h, w = self.shape(x)
+        shifted = self.function("getitem", "slice", (b_, c, h - 1, w - 1), [x])
+        b = self.conv(f"{prefix}_conv_2", shifted, c_out // 2, 1, stride=2)
+        joined = self.function("cat", "concat", (*self.shape(a)[:1], c_out, *self.shape(a)[2:]), [a, b])
+        return self.same(f"{prefix}_bn", "bn", joined)
+
+    def op(self, prefix: str, name: str, x: str, c: int, stride: int) -> str:
+        if name == "max_pool_3x3":
+            return self.pool(prefix, "maxpool", x, stride)
+        if name == "avg_pool_3x3":
+            return self.pool(prefix, "avgpool", x, stride)
+        if name == "skip_connect":
+            return self.same(prefix, "identity", x) if stride == 1 else self.factorized_reduce(prefix, x, c)
+        kernel = int(name[-1])
+        if name.startswith("sep_conv"):
+            x = self.same(f"{prefix}_0", "relu", x)
+            x = self.conv(f"{prefix}_2", self.conv(f"{prefix}_1", x, c, kernel, stride, groups=c), c, 1)
+            x = self.same(f"{prefix}_4", "relu", self.same(f"{prefix}_3", "bn", x))
+            x = self.conv(f"{prefix}_6", self.conv(f"{prefix}_5", x, c, kernel, 1, groups=c), c, 1)
+            return self.same(f"{prefix}_7", "bn", x)
+        x = self.same(f"{prefix}_0", "relu", x)          # dil_conv_3x3, dil_conv_5x5
+        x = self.conv(f"{prefix}_2", self.conv(f"{prefix}_1", x, c, kernel, stride, groups=c, dilation=2), c, 1)
+        return self.same(f"{prefix}_3", "bn", x)
+
+    def cell(self, prefix: str, cell, s0: str, s1: str, c: int, reduction: bool, reduction_prev: bool) -> str:
+        from nascourse.spaces import darts
+
+        states = [self.factorized_reduce(f"{prefix}_preprocess0", s0, c) if reduction_prev
+                  else self.relu_conv_bn(f"{prefix}_preprocess0", s0, c),
+                  self.relu_conv_bn(f"{prefix}_preprocess1", s1, c)]
+        k = darts.INPUTS_PER_NODE
+        for node in range(cell.num_nodes):
+            terms = [self.op(f"{prefix}_ops_{k * node + i}", op, states[src], c,
+                             2 if reduction and src < darts.NUM_CELL_INPUTS else 1)
+                     for i, (op, src) in enumerate(cell.inputs(node))]
+            total = terms[0]
+            for term in terms[1:]:
+                total = self.function("add", "add", self.shape(total), [total, term])
+            states.append(total)
+        b, _, h, w = self.shape(states[-1])
+        return self.function("cat", "concat", (b, c * cell.num_nodes, h, w), states[darts.NUM_CELL_INPUTS:])
+
+
+@lru_cache(maxsize=4096)
+def _darts_graph(genotype, C: int, layers: int, num_classes: int, input_shape: tuple[int, ...]) -> nx.DiGraph:
+    from nascourse.nn.darts import reduction_layers
+
+    w = _DartsGraphWriter()
+    x = w.node("x", "input", input_shape, [])
+    stem = w.same("stem_1", "bn", w.conv("stem_0", x, 3 * C, 3))
+    s0 = s1 = stem
+    c, reduction_prev = C, False
+    for i in range(layers):
+        reduction = i in reduction_layers(layers)
+        c = 2 * c if reduction else c
+        cell = genotype.reduce if reduction else genotype.normal
+        s0, s1 = s1, w.cell(f"cells_{i}", cell, s0, s1, c, reduction, reduction_prev)
+        reduction_prev = reduction
+    b, channels = w.shape(s1)[:2]
+    pooled = w.node("head_0", "global_avgpool", (b, channels, 1, 1), [s1])
+    flat = w.node("head_1", "flatten", (b, channels), [pooled])
+    logits = w.node("classifier", "linear", (b, num_classes), [flat])
+    w.node("output", "output", (b, num_classes), [logits])
+    return _finish(_simplify(w.g, inplace=True))
+
+
+def trace_darts(genotype, C: int = 16, layers: int = 8, num_classes: int = 10,
+                input_shape: Sequence[int] = (1, 3, 32, 32)) -> nx.DiGraph:
+    """The computational graph of ``darts_network(genotype, C, layers, num_classes)``, equal
+    to what :func:`trace` returns for it (the same nodes, attributes and edges), written
+    from the genotype without building the network, about ten times faster (500
+    networks of 5 cells in a few seconds on two cores instead of over a minute). ``genotype``: a ``darts.Genotype`` or NASLib's
+    compact string (``bench.load_nb301()["genotype"]``). Results are cached; each call
+    returns a fresh copy."""
+    from nascourse.nn.darts import as_genotype
+
+    genotype = as_genotype(genotype)
+    for name, value in (("C", C), ("num_classes", num_classes)):
+        check_int(name, value)
+    check_int("layers", layers, minimum=3)
+    if isinstance(input_shape, (str, bytes)) or not isinstance(input_shape, Sequence):
+        raise TypeError(f"input_shape must be a sequence of four positive ints such as (1, 3, 32, 32), "
+                        f"got {input_shape!r}")
+    if (len(input_shape) != 4 or input_shape[1] != 3
+            or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in input_shape)):
+        raise ValueError(f"input_shape must be (batch, 3, height, width) with positive ints, got "
+                         f"{tuple(input_shape)!r}")
+    return _darts_graph(genotype, C, layers, num_classes, tuple(input_shape)).copy()
 
 
 def count_ops(g: nx.DiGraph, op: str) -> int:
@@ -257,7 +407,8 @@ def node_features(g: nx.DiGraph) -> np.ndarray:
     for v, d in g.nodes(data=True):
         op = d["op"] if d["op"] in OP_TYPES else "other"
         rows[v, OP_TYPES.index(op)] = 1.0
-        rows[v, len(OP_TYPES):] = (d.get("kernel", 0) / 7, float(d.get("stride", 1) > 1),
+        extent = d.get("dilation", 1) * (d.get("kernel", 1) - 1) + 1 if "kernel" in d else 0
+        rows[v, len(OP_TYPES):] = (extent / 7, float(d.get("stride", 1) > 1),
                                    float(d.get("groups", 1) > 1), math.log2(d["c_in"] + 1) / 10,
                                    math.log2(d["c_out"] + 1) / 10, math.log2(d["hw"]) / 6)
     return rows
@@ -342,9 +493,11 @@ _LANE, _LAYER = 0.8, 0.42
 
 
 def node_label(d: dict) -> str:
-    """A short label: the type, with kernel and stride for convolutions and poolings."""
+    """A short label: the type, with kernel and stride for convolutions and poolings
+    (``dw`` marks a grouped, e.g. depthwise, convolution and ``dil`` a dilated one)."""
     if d["op"] == "conv":
-        return f"conv{d['kernel']}x{d['kernel']}" + (f"/{d['stride']}" if d["stride"] > 1 else "")
+        kind = "dil" if d.get("dilation", 1) > 1 else "dw" if d.get("groups", 1) > 1 else "conv"
+        return f"{kind}{d['kernel']}x{d['kernel']}" + (f"/{d['stride']}" if d["stride"] > 1 else "")
     if d["op"] in ("avgpool", "maxpool"):
         return f"{d['op'][:3]}{d['kernel']}" + (f"/{d['stride']}" if d["stride"] > 1 else "")
     return {"global_avgpool": "gap", "concat": "cat", "output": "out", "input": "in"}.get(d["op"], d["op"])
