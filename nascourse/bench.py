@@ -159,6 +159,8 @@ def load_nb301() -> pd.DataFrame:
     compact string; :func:`nascourse.spaces.darts.from_compact` turns it into a
     ``Genotype``), ``val_acc`` (CIFAR-10 validation accuracy in %, as NAS-Bench-301
     gives it), ``flops`` (MFLOPs), ``params`` (millions) and the zero-cost proxies of
-    :data:`NB301_PROXIES` (NAS-Bench-Suite-Zero).
+    :data:`NB301_PROXIES` (NAS-Bench-Suite-Zero), all measured on NASLib's network of
+    32 initial channels and 8 cells, whose parameter count
+    ``nascourse.nn.darts.darts_network(genotype, C=32, layers=8, affine=False)`` matches.
     """
     return _nb301().copy()
