@@ -285,3 +285,81 @@ def test_learning_curve_predicts_several_targets_separately(nb201_data):
     out = experiments.learning_curve({"zcp": X}, targets, rf, sizes=[50], seeds=[0, 1])
     assert list(out.target) == ["acc", "acc", "minus acc", "minus acc"]
     assert out.kendall_tau.iloc[:2].mean() > 0.5 and out.kendall_tau.iloc[2:].mean() > 0.5
+
+
+# ----- search efficiency: queries to reach a target -------------------------------------------
+
+def test_queries_to_reach_counts_distinct_cells_until_the_first_target():
+    target = np.zeros(6, dtype=bool)
+    target[4] = True
+    orders = {"a": [[0, 0, 1, 4, 2]], "b": [[1, 2, 3]]}
+    out = experiments.queries_to_reach(orders, {"t": target}, seeds=[7])
+    a, b = out.set_index("method").loc["a"], out.set_index("method").loc["b"]
+    assert a.queries == 3 and a.evaluations == 5 and a.seed == 7      # the repeat of 0 is free
+    assert math.isnan(b.queries)                                      # never met
+    with pytest.raises(ValueError, match="at least one True"):
+        experiments.queries_to_reach(orders, {"t": np.zeros(6, dtype=bool)})
+    with pytest.raises(ValueError, match="positions"):
+        experiments.queries_to_reach({"c": [[9]]}, {"t": target})
+    with pytest.raises(ValueError, match="runs for"):
+        experiments.queries_to_reach(orders, {"t": target}, seeds=[0, 1])
+
+
+def test_predictor_orders_start_with_the_training_cells_then_follow_the_predictions(nb201_data):
+    _, y, zc = nb201_data
+    X = zc[list(bench.ZC_PROXIES)].to_numpy()
+    rf = lambda s: make_model("random forest", s, n_estimators=10)
+    orders = experiments.predictor_orders(X, y, rf, n_train=30, seeds=[0, 1])
+    for seed, order in zip([0, 1], orders):
+        train, rest = experiments.split(len(y), 30, seed)
+        assert sorted(order) == list(range(len(y)))                  # every cell once
+        assert sorted(order[:30]) == list(train)
+        p = rf(seed).fit(X[train], y[train]).predict(X[order[30:]])
+        assert np.all(np.diff(p) <= 0)                                # best predictions first
+    runs = experiments.search_with_predictor(X, y, y, rf, n_train=30, k=20, seeds=[0])
+    assert runs.select_value[0] == y[orders[0][:50]].max()            # the search's cells
+    # a predictor finds the best cell sooner than the random order of its first cells
+    best = experiments.queries_to_reach({"p": orders}, {"best": y == y.max()})
+    assert (best.queries < len(y) / 4).all()
+
+
+def test_cell_subset_keeps_black_box_strategies_inside_the_subset(nb201_data):
+    from nascourse.search import blackbox
+
+    _, y, zc = nb201_data
+    space = experiments.CellSubset(zc.index)
+    assert len(space) == len(y) and space.position(space.cells[5]) == 5
+    history = blackbox.regularized_evolution(lambda c: y[space.position(c)], 300, seed=0, space=space)
+    inside = set(int(i) for i in zc.index)
+    assert all(e.arch.index in inside for e in history)
+    rng = np.random.default_rng(0)
+    cell = space.cells[0]
+    assert all(space.mutate(cell, rng) in space.neighbours(cell) for _ in range(20))
+    assert all(c.index in inside for c in space.neighbours(cell))
+    outside = next(c for c in nb201.all_cells() if c.index not in inside)
+    with pytest.raises(ValueError, match="not in this subset"):
+        space.position(outside)
+    with pytest.raises(ValueError, match="distinct"):
+        experiments.CellSubset([1, 1])
+    with pytest.raises(TypeError):
+        experiments.CellSubset(["a"])
+
+
+def test_returned_after_reports_the_best_validated_of_the_first_distinct_cells():
+    y_select = np.array([1.0, 5.0, 3.0, 4.0])
+    y_report = np.array([10.0, 50.0, 30.0, 40.0])
+    out = experiments.returned_after({"a": [[2, 2, 0, 3, 1]]}, y_select, y_report, counts=[1, 3, 4, 5])
+    assert list(out.queries) == [1, 3, 4, 5]
+    assert out.report_value.iloc[:3].tolist() == [30.0, 40.0, 50.0] and math.isnan(out.report_value.iloc[3])
+    with pytest.raises(ValueError):
+        experiments.returned_after({"a": [[0]]}, y_select, y_report, counts=[0])
+
+
+def test_two_stage_accepts_marks_the_cells_ranked_above_the_threshold(nb201_data):
+    X, y, _ = nb201_data
+    model = TwoStagePredictor(random_state=0).fit(X[:120], y[:120])
+    keep, p = model.accepts(X[120:600]), model.predict(X[120:600])
+    assert keep.any() and (~keep).any()
+    assert p[keep].min() >= model.threshold_ > p[~keep].max()
+    with pytest.raises(NotFittedError):
+        TwoStagePredictor().accepts(X[:5])

@@ -1,6 +1,8 @@
 """The experiments of chapters 06 and 07, as functions: learning curves of predictors over
-training-set sizes and seeds, and the Neural Predictor's search (train on N cells,
-evaluate the predicted top K).
+training-set sizes and seeds, the Neural Predictor's search (train on N cells, evaluate
+the predicted top K), and its search efficiency: how many distinct cells a search trains
+before it first trains a target cell (:func:`predictor_orders`, :func:`queries_to_reach`,
+with :class:`CellSubset` to run chapter 03's black-box strategies on the same cells).
 
 Splits are nested and shared: for a seed, the training cells are the first ``size`` of one
 random permutation (so the 32 cells of seed 0 are among its 128), and every encoding and
@@ -12,6 +14,7 @@ the GIL); CPU times are measured per thread, so they do not depend on ``n_jobs``
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from typing import Callable, Mapping, Sequence
@@ -20,7 +23,9 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
+from nascourse._checks import check_int
 from nascourse.predictors import metrics
+from nascourse.spaces import nb201
 
 ModelFactory = Callable[[int], object]
 
@@ -135,11 +140,7 @@ def search_with_predictor(X, y_select, y_report, factory: ModelFactory, n_train:
     row position) and its ``select_value`` and ``report_value``."""
     X, y_select, y_report = _as_array(X), np.asarray(y_select, float), np.asarray(y_report, float)
     splits = [split(len(y_select), n_train, s) for s in seeds]
-    proto = factory(seeds[0])
-    if hasattr(proto, "fit_many"):
-        models = proto.fit_many(X, y_select, [tr for tr, _ in splits], list(seeds))
-    else:
-        models = [factory(s).fit(X[tr], y_select[tr]) for s, (tr, _) in zip(seeds, splits)]
+    models = _fit_splits(X, y_select, factory, splits, list(seeds))
     rows = []
     for seed, model, (train, rest) in zip(seeds, models, splits):
         top = rest[np.argsort(-model.predict(X[rest]), kind="stable")[:k]]
@@ -148,6 +149,147 @@ def search_with_predictor(X, y_select, y_report, factory: ModelFactory, n_train:
         rows.append({"seed": seed, "n_train": n_train, "k": k, "pick": int(pick),
                      "select_value": y_select[pick], "report_value": y_report[pick]})
     return pd.DataFrame(rows)
+
+
+def _fit_splits(X: np.ndarray, y: np.ndarray, factory: ModelFactory, splits, seeds: Sequence[int]) -> list:
+    """One model per seed, fitted on that seed's training positions (side by side when the
+    estimator has ``fit_many``)."""
+    proto = factory(seeds[0])
+    if hasattr(proto, "fit_many"):
+        return proto.fit_many(X, y, [tr for tr, _ in splits], list(seeds))
+    return [factory(s).fit(X[tr], y[tr]) for s, (tr, _) in zip(seeds, splits)]
+
+
+def predictor_orders(X, y_select, factory: ModelFactory, n_train: int, seeds: Sequence[int]) -> list[np.ndarray]:
+    """The order in which the Neural Predictor's search trains the cells, one array per seed.
+
+    First the ``n_train`` random cells of :func:`split` (in the order of the seed's
+    permutation, as if trained one after the other), then every other cell from the highest
+    prediction of a predictor fitted on them to the lowest. The first ``n_train + k``
+    entries are the cells :func:`search_with_predictor` evaluates with that ``k``; the
+    whole order says after how many trainings the search meets any given cell.
+    """
+    X, y_select = _as_array(X), np.asarray(y_select, float)
+    seeds = [check_int("seed", s, minimum=0) for s in seeds]
+    if not seeds:
+        raise ValueError("give at least one seed")
+    splits = [split(len(y_select), n_train, s) for s in seeds]
+    models = _fit_splits(X, y_select, factory, splits, seeds)
+    orders = []
+    for seed, model, (_, rest) in zip(seeds, models, splits):
+        first = np.random.default_rng(seed).permutation(len(y_select))[:n_train]
+        ranked = rest[np.argsort(-model.predict(X[rest]), kind="stable")]
+        orders.append(np.concatenate([first, ranked]))
+    return orders
+
+
+def queries_to_reach(orders: Mapping[str, Sequence[Sequence[int]]], targets: Mapping[str, np.ndarray],
+                     seeds: Sequence[int] | None = None) -> pd.DataFrame:
+    """How many *distinct* cells each search trained before (and including) its first
+    target cell.
+
+    ``orders`` maps a method to one sequence of evaluated positions per run (repeats
+    allowed: re-evaluating a cell already trained costs nothing, it is a look-up);
+    ``targets`` maps a target name to a boolean mask over the positions. Returns one row
+    per (method, run, target) with ``queries`` (NaN when the run never met the target)
+    and ``evaluations``, the length of the run. ``seeds`` labels the runs (default
+    0, 1, ...).
+    """
+    masks = {name: np.asarray(m, dtype=bool) for name, m in targets.items()}
+    if not masks or any(m.ndim != 1 or not m.any() for m in masks.values()):
+        raise ValueError("every target must be a one-dimensional boolean mask with at least one True")
+    size = len(next(iter(masks.values())))
+    if any(len(m) != size for m in masks.values()):
+        raise ValueError("all target masks must have the same length")
+    rows = []
+    for method, runs in orders.items():
+        labels = list(range(len(runs))) if seeds is None else list(seeds)
+        if len(labels) != len(runs):
+            raise ValueError(f"{method!r}: {len(runs)} runs for {len(labels)} seeds")
+        for seed, run in zip(labels, runs):
+            run = np.asarray(run, dtype=np.int64)
+            if run.size and (run.min() < 0 or run.max() >= size):
+                raise ValueError(f"{method!r}: positions must be in 0..{size - 1}")
+            new = np.zeros(len(run), dtype=bool)
+            new[np.unique(run, return_index=True)[1]] = True      # first time each cell is met
+            distinct = np.cumsum(new)
+            for name, mask in masks.items():
+                hits = np.flatnonzero(mask[run])
+                queries = float(distinct[hits[0]]) if hits.size else math.nan
+                rows.append({"method": method, "seed": seed, "target": name, "queries": queries,
+                             "evaluations": len(run)})
+    return pd.DataFrame(rows)
+
+
+def returned_after(orders: Mapping[str, Sequence[Sequence[int]]], y_select, y_report,
+                   counts: Sequence[int], seeds: Sequence[int] | None = None) -> pd.DataFrame:
+    """What each search returns after training ``counts`` distinct cells: the ``y_report``
+    (test accuracy) of the cell with the best ``y_select`` (validation accuracy) among them.
+    One row per (method, run, count): ``queries`` and ``report_value`` (NaN when the run
+    trained fewer distinct cells)."""
+    y_select, y_report = np.asarray(y_select, float), np.asarray(y_report, float)
+    counts = [check_int("count", c) for c in counts]
+    rows = []
+    for method, runs in orders.items():
+        labels = list(range(len(runs))) if seeds is None else list(seeds)
+        if len(labels) != len(runs):
+            raise ValueError(f"{method!r}: {len(runs)} runs for {len(labels)} seeds")
+        for seed, run in zip(labels, runs):
+            run = np.asarray(run, dtype=np.int64)
+            distinct = run[np.sort(np.unique(run, return_index=True)[1])]   # in order of first training
+            for c in counts:
+                value = math.nan
+                if len(distinct) >= c:
+                    value = float(y_report[distinct[:c][np.argmax(y_select[distinct[:c]])]])
+                rows.append({"method": method, "seed": seed, "queries": c, "report_value": value})
+    return pd.DataFrame(rows)
+
+
+class CellSubset:
+    """A subset of the NAS-Bench-201 cells (by benchmark index) as a search space for the
+    black-box strategies of chapter 03 (:mod:`nascourse.search.blackbox`), so that they
+    search the same cells as a predictor.
+
+    ``sample`` draws a cell of the subset uniformly; ``mutate`` picks uniformly among the
+    cell's one-edge neighbours that lie in the subset (what mutating until the child lies in
+    the subset would give), or samples afresh if none does; ``position`` maps a cell to its
+    row in ``indices``.
+    """
+
+    def __init__(self, indices: Sequence[int]) -> None:
+        indices = [check_int("index", i, minimum=0) for i in indices]
+        if not indices or len(set(indices)) != len(indices) or max(indices) >= nb201.NUM_CELLS:
+            raise ValueError(f"indices must be distinct benchmark indices in 0..{nb201.NUM_CELLS - 1}")
+        self.cells = [nb201.Cell.from_index(i) for i in indices]
+        self._position = {i: k for k, i in enumerate(indices)}
+        self._neighbours: dict[int, list[nb201.Cell]] = {}
+
+    def __len__(self) -> int:
+        return len(self.cells)
+
+    def position(self, cell: nb201.Cell) -> int:
+        """The row of ``cell`` in the subset (``ValueError`` if it is not in it)."""
+        if cell.index not in self._position:
+            raise ValueError(f"cell {cell.index} is not in this subset")
+        return self._position[cell.index]
+
+    def sample(self, rng: np.random.Generator) -> nb201.Cell:
+        return self.cells[int(rng.integers(len(self.cells)))]
+
+    def neighbours(self, arch: nb201.Cell) -> list[nb201.Cell]:
+        """The cell's one-edge neighbours that lie in the subset (cached)."""
+        if arch.index not in self._neighbours:
+            self._neighbours[arch.index] = [c for c in arch.neighbours() if c.index in self._position]
+        return list(self._neighbours[arch.index])
+
+    def mutate(self, arch: nb201.Cell, rng: np.random.Generator) -> nb201.Cell:
+        inside = self.neighbours(arch)
+        return inside[int(rng.integers(len(inside)))] if inside else self.sample(rng)
+
+    def encode(self, archs: list[nb201.Cell]) -> np.ndarray:
+        from nascourse.features import onehot
+
+        return onehot(list(archs)).astype(float)
 
 
 def random_search(y_select, y_report, budget: int, seeds: Sequence[int]) -> pd.DataFrame:

@@ -99,6 +99,19 @@ class TwoStagePredictor(RegressorMixin, BaseEstimator):
             c._set_range(y[s], g)
         return copies
 
+    def accepts(self, X) -> np.ndarray:
+        """Which rows the classifier accepts as promising (probability at least one half);
+        all of them when a single training cell left no classifier. The replication of
+        Trirat and Sawadwuthikul (2021) scores the second stage on these rows only."""
+        check_is_fitted(self, "regressor_")
+        X = validate_data(self, X, reset=False)
+        if self.classifier_ is None:
+            return np.ones(len(X), dtype=bool)
+        return self._p_good(X) >= 0.5
+
+    def _p_good(self, X: np.ndarray) -> np.ndarray:
+        return self.classifier_.predict_proba(X)[:, list(self.classifier_.classes_).index(True)]
+
     def predict(self, X) -> np.ndarray:
         """Predicted targets; accepted cells first in any ranking (see the class docstring)."""
         check_is_fitted(self, "regressor_")
@@ -106,7 +119,7 @@ class TwoStagePredictor(RegressorMixin, BaseEstimator):
         value = np.maximum(self.regressor_.predict(X), self.threshold_)
         if self.classifier_ is None:
             return value
-        p_good = self.classifier_.predict_proba(X)[:, list(self.classifier_.classes_).index(True)]
+        p_good = self._p_good(X)
         rejected = self.threshold_ - (1 - p_good) * (self.threshold_ - self.low_mean_)
         return np.where(p_good >= 0.5, value, np.minimum(rejected, self.threshold_))
 
