@@ -95,57 +95,106 @@ def test_path_encoding_agrees_with_networkx_paths_on_every_cell():
 
 # ----- GRAF -----------------------------------------------------------------------------------
 
-def test_graf_feature_set_is_the_papers():
+FULL = tuple(nb201.OPS)                 # the subset of all five operations
+FULL_NAME = "none,skip,conv1x1,conv3x3,avgpool"
+
+
+def test_graf_feature_set_is_the_authors_191():
     groups = features.GRAF_NB201
-    assert [g.kind for g in groups] == list(features.KINDS)
-    assert len(groups[0].subsets) == 5 and all(len(g.subsets) == 30 for g in groups[1:])
-    assert len(features.feature_names()) == 5 + 6 * 30 == 185
-    assert len(features.feature_names(features.GRAF_TNB101_MICRO)) == 4 + 6 * 14
+    assert [g.kind for g in groups] == ["op_count", "min_path", "max_path", "input_out_degree",
+                                        "output_in_degree", "mean_in_degree", "mean_out_degree"]
+    assert len(groups[0].subsets) == 5 and all(len(g.subsets) == 2 ** 5 - 1 == 31 for g in groups[1:])
+    assert len(features.feature_names()) == 5 + 31 + 31 + 4 * 31 == 191
+    assert all(FULL in g.subsets for g in groups[1:])                       # the full set is in
     assert ("nor_conv_3x3", "skip_connect") not in groups[1].subsets        # OPS order within a subset
     assert ("skip_connect", "nor_conv_3x3") in groups[1].subsets
-    assert tuple(nb201.OPS) not in groups[1].subsets                        # the full set is constant
+    assert len(features.feature_names(features.GRAF_TNB101_MICRO)) == 4 + 6 * 15 == 94
+
+
+def test_the_smaller_set_is_the_courses_earlier_185():
+    small = features.GRAF_NB201_SMALL
+    assert [g.kind for g in small][-2:] == ["mid_in_degree", "mid_out_degree"]
+    assert all(len(g.subsets) == 30 and FULL not in g.subsets for g in small[1:])
+    assert len(features.feature_names(small)) == 5 + 6 * 30 == 185
+    assert len(features.feature_names(features.GRAF_TNB101_MICRO_SMALL)) == 4 + 6 * 14
+    assert features.GROUP_SETS["nb201_small"] is small and features.GROUP_SETS["nb201"] is features.GRAF_NB201
+    # the shared families agree column by column; the six added columns are constant
+    cells = nb201.all_cells()[::7]
+    full, part = features.graf(cells), features.graf(cells, small)
+    shared = [c for c in part if c in full]
+    assert len(shared) == 5 + 4 * 30
+    pd.testing.assert_frame_equal(full[shared], part[shared])
+    added = [c for c in full if c.endswith(f"({FULL_NAME})")]
+    assert len(added) == 6 and (full[added].nunique() == 1).all()
 
 
 def test_graf_of_the_all_conv3x3_cell():
     f = one_cell_graf(ALL_CONV3)
     assert f["op_count(conv3x3)"] == 6 and f["op_count(none)"] == 0
     assert f["min_path(conv3x3)"] == 1 and f["max_path(conv3x3)"] == 3
-    assert f["min_path(skip)"] == features.NO_PATH and f["max_path(skip)"] == 0
+    assert f["min_path(skip)"] == features.NO_PATH == 6                 # the authors' len(edges)
+    assert f["max_path(skip)"] == features.NO_LONGEST_PATH == -1        # the authors' score
     assert f["input_out_degree(conv3x3)"] == 3 and f["output_in_degree(conv3x3)"] == 3
+    # in-degrees 0, 1, 2, 3 and out-degrees 3, 2, 1, 0 over the four nodes
     assert f["mean_in_degree(conv3x3)"] == 1.5 and f["mean_out_degree(conv3x3)"] == 1.5
-    assert f["input_out_degree(skip,avgpool)"] == 0
+    assert f["mean_in_degree(skip)"] == 0 and f["input_out_degree(skip,avgpool)"] == 0
+    m = one_cell_graf(ALL_CONV3, features.GRAF_NB201_SMALL)
+    assert m["mid_in_degree(conv3x3)"] == 1.5 and m["mid_out_degree(conv3x3)"] == 1.5
 
 
 def test_graf_of_a_chain_and_of_the_best_cell():
     f = one_cell_graf(CHAIN)
     assert f["min_path(skip,conv1x1,conv3x3)"] == 3 == f["max_path(skip,conv1x1,conv3x3)"]
-    assert f["min_path(skip,conv3x3)"] == features.NO_PATH
+    assert f["min_path(skip,conv3x3)"] == 6 and f["max_path(skip,conv3x3)"] == -1
     assert f["min_path(none)"] == 1 and f["max_path(none)"] == 1      # none counts as drawn: edge 0->3
-    assert f["mean_in_degree(skip,conv1x1)"] == 1.0                   # node 1: skip, node 2: 1x1
-    assert f["mean_out_degree(skip,conv1x1)"] == 0.5                  # node 1: 1x1, node 2: conv3x3
+    assert f["max_path(none,skip)"] == 2                              # 0->1 skip, 1->3 none
+    # 0->1 skip and 1->2 conv1x1 are kept: two edges over four nodes, both ways
+    assert f["mean_in_degree(skip,conv1x1)"] == 0.5 == f["mean_out_degree(skip,conv1x1)"]
+    assert f["input_out_degree(none,skip)"] == 3 and f["output_in_degree(none,skip)"] == 2
+    # through every operation the complete graph is back: the same numbers for every cell
+    assert (f[f"min_path({FULL_NAME})"], f[f"max_path({FULL_NAME})"]) == (1, 3)
+    assert f[f"input_out_degree({FULL_NAME})"] == 3 == f[f"output_in_degree({FULL_NAME})"]
+    assert f[f"mean_in_degree({FULL_NAME})"] == 1.5 == f[f"mean_out_degree({FULL_NAME})"]
+    m = one_cell_graf(CHAIN, features.GRAF_NB201_SMALL)
+    assert m["mid_in_degree(skip,conv1x1)"] == 1.0                    # node 1: skip, node 2: 1x1
+    assert m["mid_out_degree(skip,conv1x1)"] == 0.5                   # node 1: 1x1, node 2: conv3x3
     b = one_cell_graf(BEST)
     assert b["min_path(skip)"] == 1 and b["min_path(conv3x3)"] == 2 and b["max_path(conv1x1,conv3x3)"] == 3
     assert b["output_in_degree(conv3x3)"] == 1 and b["input_out_degree(conv3x3)"] == 2
+    assert b["mean_in_degree(conv1x1,conv3x3)"] == 5 / 4
 
 
 def test_graf_agrees_with_networkx_on_many_cells():
     cells = nb201.all_cells()[::13]
     table = features.graf(cells)
+    small = features.graf(cells, features.GRAF_NB201_SMALL)
     for subset in [("skip_connect",), ("nor_conv_3x3",), ("skip_connect", "nor_conv_3x3"),
-                   ("none", "avg_pool_3x3"), ("skip_connect", "nor_conv_1x1", "nor_conv_3x3")]:
+                   ("none", "avg_pool_3x3"), ("skip_connect", "nor_conv_1x1", "nor_conv_3x3"), FULL]:
         name = ",".join(features.SHORT_NAMES[op] for op in subset)
-        for cell, (_, row) in zip(cells, table.iterrows()):
+        for cell, (i, row) in zip(cells, table.iterrows()):
             g = nx.DiGraph([(s, t) for s, t, op in cell.edges() if op in subset])
             g.add_nodes_from(range(4))
             lengths = [len(p) - 1 for p in nx.all_simple_paths(g, 0, 3)]
-            assert row[f"min_path({name})"] == (min(lengths) if lengths else features.NO_PATH)
-            assert row[f"max_path({name})"] == (max(lengths) if lengths else 0)
+            assert row[f"min_path({name})"] == (min(lengths) if lengths else 6)
+            assert row[f"max_path({name})"] == (max(lengths) if lengths else -1)
             assert row[f"input_out_degree({name})"] == g.out_degree(0)
             assert row[f"output_in_degree({name})"] == g.in_degree(3)
-            assert row[f"mean_in_degree({name})"] == (g.in_degree(1) + g.in_degree(2)) / 2
-            assert row[f"mean_out_degree({name})"] == (g.out_degree(1) + g.out_degree(2)) / 2
+            assert row[f"mean_in_degree({name})"] == np.mean([g.in_degree(v) for v in range(4)])
+            assert row[f"mean_out_degree({name})"] == np.mean([g.out_degree(v) for v in range(4)])
             if len(subset) == 1:
                 assert row[f"op_count({name})"] == g.number_of_edges()
+            if subset != FULL:
+                assert small.loc[i, f"mid_in_degree({name})"] == (g.in_degree(1) + g.in_degree(2)) / 2
+                assert small.loc[i, f"mid_out_degree({name})"] == (g.out_degree(1) + g.out_degree(2)) / 2
+
+
+def test_authors_mean_degrees_are_a_quarter_of_the_subset_count():
+    table = features.graf(nb201.all_cells())
+    for subset in features.GRAF_NB201[1].subsets:
+        name = ",".join(features.SHORT_NAMES[op] for op in subset)
+        count = sum(table[f"op_count({features.SHORT_NAMES[op]})"] for op in subset)
+        assert (table[f"mean_in_degree({name})"] == count / 4).all()
+        assert (table[f"mean_out_degree({name})"] == count / 4).all()
 
 
 def test_graf_rows_are_indexed_by_benchmark_index():
@@ -153,7 +202,7 @@ def test_graf_rows_are_indexed_by_benchmark_index():
     table = features.graf(cells)
     assert list(table.index) == [5, 6111, 17] and table.index.name == "index"
     assert list(features.graf(cells, index=["a", "b", "c"]).index) == ["a", "b", "c"]
-    assert features.graf([]).shape == (0, 185)
+    assert features.graf([]).shape == (0, 191)
 
 
 def test_graf_of_the_whole_space_takes_under_two_seconds():
@@ -162,14 +211,17 @@ def test_graf_of_the_whole_space_takes_under_two_seconds():
     wall, cpu = time.perf_counter(), time.process_time()
     table = features.graf(cells)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    assert table.shape == (15625, 185) and not table.isna().any().any()
+    assert table.shape == (15625, 191) and not table.isna().any().any()
     assert cpu < 2.0, f"{cpu:.2f} s of CPU time (wall {wall:.2f} s)"
+    cpu = time.process_time()
+    assert features.graf(cells, features.GRAF_NB201_SMALL).shape == (15625, 185)
+    assert time.process_time() - cpu < 2.0
 
 
 def test_custom_feature_groups_are_data():
     groups = (features.FeatureGroup("max_path", (("nor_conv_3x3", "skip_connect"),)),)
     table = features.graf([ALL_CONV3, CHAIN], groups)
-    assert list(table.columns) == ["max_path(conv3x3,skip)"] and table.iloc[:, 0].tolist() == [3, 0]
+    assert list(table.columns) == ["max_path(conv3x3,skip)"] and table.iloc[:, 0].tolist() == [3, -1]
     assert features.op_subsets(("a", "b", "c")) == (("a",), ("b",), ("c",), ("a", "b"), ("a", "c"), ("b", "c"))
     assert len(features.op_subsets(("a", "b", "c"), proper=False)) == 7
 
@@ -191,7 +243,7 @@ def test_tnb101_micro_table_is_exactly_the_cells_without_unreachable_ops():
     p = table.set_index("net")["params"]
     assert 8 < (p["000300"] - p["000000"]) / (p["000200"] - p["000000"]) < 10
     f = features.graf(cells, features.GRAF_TNB101_MICRO, index=table.index)
-    assert f.shape == (2128, 88) and "op_count(avgpool)" not in f
+    assert f.shape == (2128, 94) and "op_count(avgpool)" not in f
 
 
 # ----- zero-cost proxies ----------------------------------------------------------------------
@@ -225,6 +277,12 @@ def test_bad_feature_definitions_and_arguments_are_refused():
         features.FeatureGroup("min_path", ((),))
     with pytest.raises(TypeError, match="FeatureGroup"):
         features.graf([ALL_CONV3], features.GRAF_NB201[0])
+    with pytest.raises(TypeError, match="ops must be a sequence"):
+        features.graf_groups("skip_connect")
+    with pytest.raises(TypeError, match="small must be a bool"):
+        features.graf_groups(nb201.OPS, small=1)
+    with pytest.raises(ValueError, match="unknown operation"):
+        features.graf_groups(("skip_connect", "conv3x3"))
     with pytest.raises(ValueError, match="index has 1 labels for 2 cells"):
         features.graf([ALL_CONV3, CHAIN], index=[0])
     with pytest.raises(ValueError, match="six digits"):
