@@ -8,6 +8,7 @@ deviation over seeds. The chapter runs a reduced grid live and quotes this one.
 
     python scripts/predictor_families.py                      # 32, 128, 1024 cells, 10 seeds
     python scripts/predictor_families.py --sizes 32 128 --seeds 3 --families "GRAF forest" GCN
+    python scripts/predictor_families.py --csv runs.csv     # also every fit, one row each
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 
@@ -36,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--families", nargs="+", default=list(families.FAMILIES), choices=list(families.FAMILIES))
     parser.add_argument("--dataset", default="cifar10", choices=list(bench.ZC_DATASETS))
     parser.add_argument("--n-jobs", type=int, default=2, help="threads for independent fits")
+    parser.add_argument("--csv", type=Path, help="also write the tidy table of every fit to this file")
     args = parser.parse_args(argv)
     if args.seeds < 1 or args.first_seed < 0:
         parser.error("--seeds must be >= 1 and --first-seed >= 0")
@@ -45,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
                             seeds=range(args.first_seed, args.first_seed + args.seeds),
                             dataset=args.dataset, n_jobs=args.n_jobs)
     wall = time.perf_counter() - start
+    if args.csv is not None:
+        runs.to_csv(args.csv, index=False)
     seeds = f"seeds {args.first_seed}..{args.first_seed + args.seeds - 1}"
     with pd.option_context("display.width", 100, "display.max_columns", 10):
         for metric, label in (("kendall_tau", "Kendall tau"), ("spearman", "Spearman rho")):

@@ -137,11 +137,13 @@ def test_encodings_must_match_the_families():
         Family("GRAF", "forest", "not callable")
 
 
-def test_script_prints_the_table_on_a_tiny_grid(capsys):
+def test_script_prints_the_table_on_a_tiny_grid(capsys, tmp_path):
     assert script.main(["--sizes", "16", "24", "--seeds", "2", "--families", "best proxy", "GRAF forest",
-                        "--n-jobs", "1"]) == 0
+                        "--n-jobs", "1", "--csv", str(tmp_path / "runs.csv")]) == 0
     out = capsys.readouterr().out
     assert "Kendall tau" in out and "Spearman rho" in out and "seeds 0..1" in out
     lines = [line for line in out.splitlines() if line.startswith(("best proxy", "GRAF forest"))]
     assert len(lines) == 4 and all(line.count("±") == 2 for line in lines)
     assert "8 fits" in out and max(len(line) for line in out.splitlines()) <= 80
+    saved = pd.read_csv(tmp_path / "runs.csv")
+    assert len(saved) == 8 and set(saved["size"]) == {16, 24} and set(saved["seed"]) == {0, 1}
