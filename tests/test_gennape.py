@@ -314,3 +314,100 @@ def test_bad_input():
         GraphEncoder()(torch.zeros(3, 21))
     with pytest.raises(ValueError, match="hidden must be a positive int"):
         GraphEncoder(hidden=0)
+
+
+# ----------------------------------------------------------------- the chapter's experiment
+
+
+def tiny_family(name: str, indices, C: int = 4) -> "experiment.Family":
+    """NAS-Bench-201 cells traced at a tiny size, with their accuracy and published FLOPs."""
+    from nascourse import bench, features
+    zc = bench.load_zc_proxies("cifar10")
+    cells = [nb201.Cell.from_index(int(i)) for i in indices]
+    graphs = [trace(nb201_network(c, C=C, N=1)) for c in cells]
+    return experiment.Family(name, cells, graphs, bench.load_nb201("cifar10").loc[indices, "test_acc"].to_numpy(),
+                             zc.loc[indices, "flops"].to_numpy(), features.graf(cells).to_numpy())
+
+
+from nascourse.gennape import experiment  # noqa: E402
+
+
+def test_nb201_flops_extends_the_published_ones():
+    from nascourse import bench
+    flops = experiment.nb201_flops()
+    zc = bench.load_zc_proxies("cifar10")
+    assert len(flops) == 15_625 and flops.index.equals(bench.load_nb201("cifar10").index)
+    np.testing.assert_allclose(flops.loc[zc.index], zc["flops"], atol=1e-6)
+    # a cell with unreachable operations costs what its operations cost: here as much as
+    # the cell with the same operations where every one reaches the output
+    dead = nb201.Cell.from_str("|nor_conv_1x1~0|+|nor_conv_3x3~0|none~1|+|skip_connect~0|nor_conv_1x1~1|none~2|")
+    live = nb201.Cell.from_str("|nor_conv_1x1~0|+|none~0|nor_conv_1x1~1|+|skip_connect~0|none~1|nor_conv_3x3~2|")
+    assert dead.has_unreachable_ops() and not live.has_unreachable_ops()
+    assert flops.loc[dead.index] == pytest.approx(flops.loc[live.index])
+    assert flops.loc[live.index] > flops.loc[nb201.Cell.from_str(
+        "|nor_conv_1x1~0|+|none~0|nor_conv_1x1~1|+|skip_connect~0|none~1|nor_conv_1x1~2|").index]
+
+
+def test_flops_correlations_cover_every_family():
+    table = experiment.flops_correlations()
+    assert {"NAS-Bench-101", "TransNAS-Bench-101 micro", "NAS-Bench-301"} <= set(table["family"])
+    assert (table["family"].str.startswith("NAS-Bench-201")).sum() == 4
+    assert table["rho"].between(0.3, 0.9).all()      # size matters in every family, nowhere near 0
+
+
+def test_darts_features_by_hand():
+    from nascourse.spaces import darts
+    cell = darts.Cell((("sep_conv_3x3", 0), ("skip_connect", 1), ("dil_conv_5x5", 2), ("max_pool_3x3", 0),
+                       ("sep_conv_3x3", 3), ("sep_conv_3x3", 1), ("avg_pool_3x3", 4), ("skip_connect", 0)))
+    plain = darts.Cell((("skip_connect", 0), ("skip_connect", 1)) * 4)
+    table = experiment.darts_features([darts.Genotype(cell, plain)])
+    row = table.iloc[0]
+    assert table.shape == (1, 30)
+    assert row["normal sep_conv_3x3"] == 3 and row["normal skip_connect"] == 2 and row["reduce skip_connect"] == 8
+    assert row["normal convs from c_{k-2}"] == 1 and row["normal convs from c_{k-1}"] == 1
+    assert row["normal chained nodes"] == 3 and row["reduce chained nodes"] == 0
+    assert [row[f"normal depth of node {k}"] for k in range(4)] == [1, 2, 3, 4] and row["normal depth"] == 4
+    assert row["reduce depth"] == 1
+    with pytest.raises(TypeError, match="Genotype"):
+        experiment.darts_features([cell])
+
+
+def test_transfer_and_variants_on_tiny_families(one_torch_thread):
+    zc_index = __import__("nascourse").bench.load_zc_proxies("cifar10").index
+    source = tiny_family("source", zc_index[:12].to_numpy())
+    target = tiny_family("target", zc_index[20:36].to_numpy())
+    more = tiny_family("more", zc_index[40:48].to_numpy())
+    rows = experiment.transfer_seed(source, target, 0, n_finetune=6, epochs=2,
+                                    methods=("GENNAPE", "FLOPs alone", "GRAF random forest"))
+    assert [r["method"] for r in rows] == ["GENNAPE", "FLOPs alone", "GRAF random forest"]
+    assert all(-1 <= r["fine-tuned"] <= 1 for r in rows) and np.isnan(rows[2]["zero-shot"])
+    assert rows[1]["zero-shot"] == rows[1]["fine-tuned"]
+    variant = experiment.Variant("tiny", hidden=8, layers=2, epochs=2, temperature=0.5, extra=("more",))
+    a = experiment.variant_seed(source, target, 0, variant, {"more": more}, n_finetune=6)
+    b = experiment.variant_seed(source, target, 0, variant, {"more": more}, n_finetune=6)
+    assert a == b and a["variant"] == "tiny" and -1 <= a["zero-shot"] <= 1
+    # the unlabelled graphs change the encoder, hence the result
+    c = experiment.variant_seed(source, target, 0, experiment.Variant("tiny", hidden=8, layers=2, epochs=2,
+                                                                      temperature=0.5), n_finetune=6)
+    assert c["final loss"] != a["final loss"]
+    with pytest.raises(ValueError, match="unlabelled family"):
+        experiment.variant_seed(source, target, 0, variant, {}, n_finetune=6)
+    with pytest.raises(ValueError, match="method"):
+        experiment.transfer_seed(source, target, 0, n_finetune=6, methods=("GENNAPE", "magic"))
+    with pytest.raises(ValueError, match="n_finetune"):
+        experiment.transfer_seed(source, target, 0, n_finetune=20)
+    with pytest.raises(ValueError, match="n must be an int"):
+        experiment.nb201_family(9_445, seed=0, exclude=target)
+    assert {v.name for v in experiment.VARIANTS} >= {"as in the chapter", "+ both"}
+
+
+def test_variant_script_on_a_tiny_setting(one_torch_thread, capsys):
+    from scripts import gennape_variants
+    assert gennape_variants.main(["--seeds", "1", "--nb201", "12", "--nb301", "10", "--unlabelled", "4",
+                                  "--finetune", "4", "--variants", "as in the chapter",
+                                  "+ unlabelled target-space graphs"]) == 0
+    out = capsys.readouterr().out
+    assert "NAS-Bench-201 (Spearman's rho, 1 seeds" in out and "NAS-Bench-301" in out
+    assert "+ unlabelled target-space graphs" in out
+    with pytest.raises(ValueError, match="unknown variants"):
+        gennape_variants.run(1, 12, 10, 4, ["no such variant"], n_finetune=4)

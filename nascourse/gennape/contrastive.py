@@ -21,19 +21,21 @@ import numpy as np
 import torch
 from torch import nn
 
-from nascourse._checks import check_int
+from nascourse._checks import check_int, check_number
 from nascourse.gennape.encoder import GraphEncoder, train_with_head
 from nascourse.gennape.graphs import GraphBatch
 
 
-def structural_similarity(spectra: np.ndarray | torch.Tensor, bandwidth: float | None = None) -> torch.Tensor:
+def structural_similarity(spectra: np.ndarray | torch.Tensor, bandwidth: float | None = None,
+                          scale: float = 0.25) -> torch.Tensor:
     """The positive weights ``alpha`` (n x n, zero diagonal, rows summing to one) of graphs
     with Laplacian spectra ``spectra`` (n x k, see
     :func:`nascourse.gennape.graphs.laplacian_spectrum`).
 
     ``alpha[i, l]`` is proportional to ``exp(-d(i, l) / bandwidth)``, ``d`` the Euclidean
-    distance between the spectra; the default bandwidth is a quarter of the median distance
-    between distinct graphs of the batch.
+    distance between the spectra; the default bandwidth is ``scale`` (a quarter) times the
+    median distance between distinct graphs of the batch. A smaller bandwidth concentrates
+    each row on the nearest graphs, a larger one spreads it over the batch.
     """
     s = torch.as_tensor(np.asarray(spectra, dtype=np.float32) if not torch.is_tensor(spectra) else spectra,
                         dtype=torch.float32)
@@ -45,7 +47,8 @@ def structural_similarity(spectra: np.ndarray | torch.Tensor, bandwidth: float |
     off = ~torch.eye(len(s), dtype=torch.bool)
     if bandwidth is None:
         median = d[off].median()
-        bandwidth = 0.25 * float(median) if median > 0 else 1.0
+        scale = check_number("scale", scale, positive=True)
+        bandwidth = scale * float(median) if median > 0 else 1.0
     if isinstance(bandwidth, bool) or not isinstance(bandwidth, (int, float)) or not bandwidth > 0:
         raise ValueError(f"bandwidth must be a positive number, got {bandwidth!r}")
     logits = (-d / bandwidth).masked_fill(~off, -torch.inf)
@@ -77,9 +80,12 @@ class ProjectionHead(nn.Sequential):
 
 
 def pretrain(encoder: GraphEncoder, batch: GraphBatch, spectra: np.ndarray, epochs: int = 30,
-             batch_size: int = 64, lr: float = 3e-3, temperature: float = 0.1, seed: int = 0) -> list[float]:
+             batch_size: int = 64, lr: float = 3e-3, temperature: float = 0.1, seed: int = 0,
+             bandwidth_scale: float = 0.25) -> list[float]:
     """Train ``encoder`` in place with :func:`structural_nt_xent` on the graphs of ``batch``
-    (shuffled mini-batches of ``batch_size`` graphs, Adam); returns the mean loss of each epoch."""
+    (shuffled mini-batches of ``batch_size`` graphs, Adam); returns the mean loss of each epoch.
+    ``bandwidth_scale`` sets the bandwidth of the positive weights (the ``scale`` of
+    :func:`structural_similarity`)."""
     n = batch.num_graphs
     if len(spectra) != n:
         raise ValueError(f"spectra has {len(spectra)} rows for {n} graphs")
@@ -89,7 +95,8 @@ def pretrain(encoder: GraphEncoder, batch: GraphBatch, spectra: np.ndarray, epoc
     spectra = np.asarray(spectra, dtype=np.float32)
 
     def loss(outputs: torch.Tensor, chunk: np.ndarray) -> torch.Tensor:
-        return structural_nt_xent(outputs, structural_similarity(spectra[chunk]).to(device), temperature)
+        alpha = structural_similarity(spectra[chunk], scale=bandwidth_scale)
+        return structural_nt_xent(outputs, alpha.to(device), temperature)
 
     return train_with_head(encoder, batch, lambda: ProjectionHead(encoder.embedding), loss, epochs, batch_size,
                            lr, seed, min_chunk=2)
