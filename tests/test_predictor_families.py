@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, RegressorMixin
+from threadpoolctl import threadpool_info
 
 from nascourse.predictors import experiments, families
 from nascourse.predictors.families import FAMILIES, BestProxy, Family, compare
@@ -17,12 +18,14 @@ class _Recorder(RegressorMixin, BaseEstimator):
     """Remembers the training rows it saw (column 0 holds the row's position)."""
 
     seen: list = []
+    blas_threads: list = []
 
     def __init__(self, tag: str = "") -> None:
         self.tag = tag
 
     def fit(self, X, y):
         _Recorder.seen.append((self.tag, len(X), tuple(np.asarray(X)[:, 0].astype(int))))
+        _Recorder.blas_threads += [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
         self.mean_ = float(np.mean(y))
         return self
 
@@ -58,6 +61,13 @@ def test_every_family_sees_the_same_training_cells(toy):
     large = {seed: set(experiments.split(len(y), 20, seed)[0]) for seed in (0, 1, 2)}
     assert all(small[s] <= large[s] for s in small)             # nested sizes
     assert len({rows for _, rows in by_tag["a"] if len(rows) == 5}) == 3  # seeds differ
+
+
+def test_fits_run_with_one_blas_thread(toy):
+    encodings, y = toy
+    _Recorder.blas_threads = []
+    compare(["a"], sizes=(5,), seeds=(0, 1), encodings=encodings, y=y, n_jobs=2)
+    assert _Recorder.blas_threads and set(_Recorder.blas_threads) == {1}
 
 
 def test_table_orders_families_and_sizes(toy):
