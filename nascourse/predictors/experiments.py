@@ -1,8 +1,9 @@
 """The experiments of chapters 06 and 07, as functions: learning curves of predictors over
 training-set sizes and seeds, the Neural Predictor's search (train on N cells, evaluate
 the predicted top K), and its search efficiency: how many distinct cells a search trains
-before it first trains a target cell (:func:`predictor_orders`, :func:`queries_to_reach`,
-with :class:`CellSubset` to run chapter 03's black-box strategies on the same cells).
+before it first trains a target cell and what it returns after a number of cells
+(:func:`predictor_orders`, :func:`queries_to_reach`, :func:`returned_after`, with
+:class:`CellSubset` to run chapter 03's black-box strategies on the same cells).
 
 Splits are nested and shared: for a seed, the training cells are the first ``size`` of one
 random permutation (so the 32 cells of seed 0 are among its 128), and every encoding and
