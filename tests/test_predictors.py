@@ -353,6 +353,12 @@ def test_returned_after_reports_the_best_validated_of_the_first_distinct_cells()
     assert out.report_value.iloc[:3].tolist() == [30.0, 40.0, 50.0] and math.isnan(out.report_value.iloc[3])
     with pytest.raises(ValueError):
         experiments.returned_after({"a": [[0]]}, y_select, y_report, counts=[0])
+    with pytest.raises(ValueError, match="positions must be in 0..3"):
+        experiments.returned_after({"a": [[0, 4]]}, y_select, y_report, counts=[1])
+    with pytest.raises(ValueError, match="same length"):
+        experiments.returned_after({"a": [[0]]}, y_select, y_report[:3], counts=[1])
+    with pytest.raises(ValueError, match="2 seeds"):
+        experiments.returned_after({"a": [[0]]}, y_select, y_report, counts=[1], seeds=[0, 1])
 
 
 def test_two_stage_accepts_marks_the_cells_ranked_above_the_threshold(nb201_data):

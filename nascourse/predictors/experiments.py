@@ -203,6 +203,21 @@ def queries_to_reach(orders: Mapping[str, Sequence[Sequence[int]]], targets: Map
     if any(len(m) != size for m in masks.values()):
         raise ValueError("all target masks must have the same length")
     rows = []
+    for method, seed, run in _runs(orders, seeds, size):
+        new = np.zeros(len(run), dtype=bool)
+        new[np.unique(run, return_index=True)[1]] = True      # first time each cell is met
+        distinct = np.cumsum(new)
+        for name, mask in masks.items():
+            hits = np.flatnonzero(mask[run])
+            queries = float(distinct[hits[0]]) if hits.size else math.nan
+            rows.append({"method": method, "seed": seed, "target": name, "queries": queries,
+                         "evaluations": len(run)})
+    return pd.DataFrame(rows)
+
+
+def _runs(orders: Mapping[str, Sequence[Sequence[int]]], seeds: Sequence[int] | None, size: int):
+    """Yield ``(method, seed label, run as an int array)`` for every run of every method,
+    checking that the labels match the runs and that positions lie in ``0..size-1``."""
     for method, runs in orders.items():
         labels = list(range(len(runs))) if seeds is None else list(seeds)
         if len(labels) != len(runs):
@@ -211,15 +226,7 @@ def queries_to_reach(orders: Mapping[str, Sequence[Sequence[int]]], targets: Map
             run = np.asarray(run, dtype=np.int64)
             if run.size and (run.min() < 0 or run.max() >= size):
                 raise ValueError(f"{method!r}: positions must be in 0..{size - 1}")
-            new = np.zeros(len(run), dtype=bool)
-            new[np.unique(run, return_index=True)[1]] = True      # first time each cell is met
-            distinct = np.cumsum(new)
-            for name, mask in masks.items():
-                hits = np.flatnonzero(mask[run])
-                queries = float(distinct[hits[0]]) if hits.size else math.nan
-                rows.append({"method": method, "seed": seed, "target": name, "queries": queries,
-                             "evaluations": len(run)})
-    return pd.DataFrame(rows)
+            yield method, seed, run
 
 
 def returned_after(orders: Mapping[str, Sequence[Sequence[int]]], y_select, y_report,
@@ -230,19 +237,17 @@ def returned_after(orders: Mapping[str, Sequence[Sequence[int]]], y_select, y_re
     trained fewer distinct cells)."""
     y_select, y_report = np.asarray(y_select, float), np.asarray(y_report, float)
     counts = [check_int("count", c) for c in counts]
+    if y_select.shape != y_report.shape or y_select.ndim != 1:
+        raise ValueError(f"y_select and y_report must be one-dimensional and of the same length, "
+                         f"got shapes {y_select.shape} and {y_report.shape}")
     rows = []
-    for method, runs in orders.items():
-        labels = list(range(len(runs))) if seeds is None else list(seeds)
-        if len(labels) != len(runs):
-            raise ValueError(f"{method!r}: {len(runs)} runs for {len(labels)} seeds")
-        for seed, run in zip(labels, runs):
-            run = np.asarray(run, dtype=np.int64)
-            distinct = run[np.sort(np.unique(run, return_index=True)[1])]   # in order of first training
-            for c in counts:
-                value = math.nan
-                if len(distinct) >= c:
-                    value = float(y_report[distinct[:c][np.argmax(y_select[distinct[:c]])]])
-                rows.append({"method": method, "seed": seed, "queries": c, "report_value": value})
+    for method, seed, run in _runs(orders, seeds, len(y_select)):
+        distinct = run[np.sort(np.unique(run, return_index=True)[1])]   # in order of first training
+        for c in counts:
+            value = math.nan
+            if len(distinct) >= c:
+                value = float(y_report[distinct[:c][np.argmax(y_select[distinct[:c]])]])
+            rows.append({"method": method, "seed": seed, "queries": c, "report_value": value})
     return pd.DataFrame(rows)
 
 
