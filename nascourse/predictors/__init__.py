@@ -7,13 +7,16 @@ architecture's accuracy from an encoding of it.
   GCN (:class:`GCNRegressor`, :class:`GCNClassifier`), which trains many seeds side by side;
 - :mod:`~nascourse.predictors.two_stage`: its two-stage variant (:class:`TwoStagePredictor`);
 - :mod:`~nascourse.predictors.metrics`: Kendall tau, Spearman, MSE, R^2, top-K;
-- :mod:`~nascourse.predictors.experiments`: learning curves and the predictor-guided search.
+- :mod:`~nascourse.predictors.experiments`: learning curves, the predictor-guided search and
+  its sample efficiency;
+- :mod:`~nascourse.predictors.families`: the predictor families of chapter 07 compared on the
+  same splits.
 """
 
-from nascourse.predictors import experiments, metrics
+from nascourse.predictors import experiments, families, metrics
 from nascourse.predictors.gcn import GCNClassifier, GCNRegressor
 from nascourse.predictors.models import MODELS, gradient_boosting, make_model, mlp, random_forest
 from nascourse.predictors.two_stage import TwoStagePredictor
 
-__all__ = ["GCNClassifier", "GCNRegressor", "MODELS", "TwoStagePredictor", "experiments",
+__all__ = ["GCNClassifier", "GCNRegressor", "MODELS", "TwoStagePredictor", "experiments", "families",
            "gradient_boosting", "make_model", "metrics", "mlp", "random_forest"]
