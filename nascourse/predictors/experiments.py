@@ -125,10 +125,11 @@ def learning_curve(encodings: Mapping[str, object], y, models: Mapping[str, Mode
     return pd.DataFrame(rows)
 
 
-def summary(results: pd.DataFrame, metric: str = "kendall_tau") -> pd.DataFrame:
-    """Mean and standard deviation of ``metric`` over seeds: one row per (encoding, model),
-    columns ``(statistic, size)``."""
-    table = results.groupby(["encoding", "model", "size"])[metric].agg(["mean", "std"])
+def summary(results: pd.DataFrame, metric: str = "kendall_tau",
+            by: Sequence[str] = ("encoding", "model")) -> pd.DataFrame:
+    """Mean and standard deviation of ``metric`` over seeds: one row per combination of the
+    ``by`` columns (default (encoding, model)), columns ``(statistic, size)``."""
+    table = results.groupby([*by, "size"])[metric].agg(["mean", "std"])
     return table.unstack("size")
 
 

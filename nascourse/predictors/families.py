@@ -186,6 +186,6 @@ def table(runs: pd.DataFrame, metric: str = "kendall_tau") -> pd.DataFrame:
     """Mean and standard deviation of ``metric`` over seeds: one row per family (in
     :data:`FAMILIES` order), columns ``(statistic, size)``."""
     check_choice("metric", metric, ("kendall_tau", "spearman"))
-    out = runs.groupby(["family", "size"])[metric].agg(["mean", "std"]).unstack("size")
+    out = experiments.summary(runs, metric, by=("family",))
     order = [f for f in FAMILIES if f in out.index]
     return out.loc[order]
