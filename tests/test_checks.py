@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from nascourse._checks import check_choice, check_int, check_number
+from nascourse._checks import (check_array, check_bool, check_choice, check_fraction, check_int,
+                               check_number, check_sequence, check_type)
 
 
 def test_integers_pass_as_python_ints():
@@ -51,3 +52,58 @@ def test_numbers():
         assert str(caught.value) == message
     with pytest.raises(TypeError, match="lr must be a non-negative finite number, got str '0.1'"):
         check_number("lr", "0.1")
+
+
+def test_int_bounds():
+    assert check_int("k", 5, minimum=0, maximum=5) == 5
+    with pytest.raises(ValueError, match="k must be an int from 0 to 5, got 6"):
+        check_int("k", 6, minimum=0, maximum=5)
+    with pytest.raises(ValueError, match="k must be an int <= 5, got 6"):
+        check_int("k", 6, minimum=None, maximum=5)
+    assert check_int("k", -7, minimum=None) == -7
+    with pytest.raises(TypeError, match="k must be an int, got bool np.True_"):
+        check_int("k", np.bool_(True), minimum=None)
+
+
+def test_bools():
+    assert check_bool("flag", True) is True and check_bool("flag", np.bool_(False)) is False
+    for value in (0, 1, None, "yes"):
+        with pytest.raises(TypeError, match="flag must be True or False"):
+            check_bool("flag", value)
+
+
+def test_number_bounds_and_fractions():
+    assert check_number("x", -2.5, minimum=None) == -2.5
+    assert check_number("x", None, allow_none=True) is None
+    with pytest.raises(ValueError, match=r"x must be a finite number >= 1 <= 2, got 3"):
+        check_number("x", 3, minimum=1, maximum=2)
+    assert check_fraction("p", 1) == 1.0
+    with pytest.raises(ValueError, match=r"p must be a number in \(0, 1\], got 0"):
+        check_fraction("p", 0, allow_zero=False)
+    with pytest.raises(TypeError, match=r"p must be a number in \[0, 1\]"):
+        check_fraction("p", "0.5")
+
+
+def test_types_sequences_and_arrays():
+    assert check_type("net", 3, int) == 3
+    with pytest.raises(TypeError, match="net must be a torch.nn.Module, got str 'x'"):
+        check_type("net", "x", object.__class__, "a torch.nn.Module")
+    with pytest.raises(TypeError, match="net must be a int or float, got str 'x'"):
+        check_type("net", "x", (int, float))
+    assert check_sequence("cells", ("a", "b"), str) == ["a", "b"]
+    with pytest.raises(TypeError, match="cells must be a sequence of str, got str 'ab'"):
+        check_sequence("cells", "ab", str)
+    with pytest.raises(TypeError, match=r"cells\[1\] must be a str, got int 2"):
+        check_sequence("cells", ["a", 2], str)
+    with pytest.raises(ValueError, match="cells must hold at least 1 items, got 0"):
+        check_sequence("cells", [], str, min_length=1)
+    X = check_array("X", [[1, 2], [3, 4]], ndim=2, min_rows=2)
+    assert X.dtype == np.float64 and X.shape == (2, 2)
+    with pytest.raises(TypeError, match="X must be a numeric array"):
+        check_array("X", [["a", "b"]])
+    with pytest.raises(ValueError, match=r"X must be a 2-D array, got shape \(2,\)"):
+        check_array("X", [1, 2], ndim=2)
+    with pytest.raises(ValueError, match="X must hold finite numbers only"):
+        check_array("X", [1, np.nan])
+    with pytest.raises(ValueError, match="X must have at least 3 rows, got 2"):
+        check_array("X", [1, 2], min_rows=3)
