@@ -32,6 +32,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from matplotlib.path import Path
 
+from nascourse._checks import check_type
 from nascourse.spaces import darts, grammar, nb101, nb201
 
 #: The colour-blind-safe palette of Okabe and Ito (2008), in the order the figures cycle
@@ -106,6 +107,18 @@ OP_COLOURS: dict[str, str] = {
     "sepconv3x3": PALETTE[5],
     "avgpool": _AVG,
     "identity": _SKIP,
+    # computational graphs (chapter 08): the node types of nascourse.gennape.graphs
+    "conv": _CONV3,
+    "bn": PALETTE[5],
+    "relu": PALETTE[6],
+    "maxpool": _MAX,
+    "global_avgpool": _AVG,
+    "linear": PALETTE[3],
+    "add": _SKIP,
+    "mul": _SKIP,
+    "slice": "#ffffff",
+    "flatten": _IO,
+    "other": "#ffffff",
 }
 
 #: Short readable names for the operations of every space.
@@ -151,8 +164,7 @@ def _get_ax(ax: Axes | None, figsize: tuple[float, float] = (6.0, 3.0)) -> tuple
     if ax is None:
         _, ax = plt.subplots(figsize=figsize)
         return ax, True
-    if not isinstance(ax, Axes):
-        raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
+    check_type("ax", ax, Axes, "a matplotlib Axes or None")
     return ax, False
 
 
@@ -162,8 +174,7 @@ def _drawing_ax(ax: Axes | None) -> tuple[Axes, bool]:
     if ax is None:
         fig = plt.figure(layout="none")
         return fig.add_axes((0.0, 0.0, 1.0, 1.0)), True
-    if not isinstance(ax, Axes):
-        raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
+    check_type("ax", ax, Axes, "a matplotlib Axes or None")
     return ax, False
 
 
@@ -490,8 +501,7 @@ def draw_nb201_cell(
     ``show_none=False``), without a label but in the legend."""
     if isinstance(cell, str):
         cell = nb201.Cell.from_str(cell)
-    if not isinstance(cell, nb201.Cell):
-        raise TypeError(f"expected an nb201.Cell or an NB201 string, got {type(cell).__name__}")
+    check_type("cell", cell, nb201.Cell, "an nb201.Cell or an NB201 string")
     names = {0: "in", 1: "1", 2: "2", 3: "out"}
     nodes = {j: _Node(1.6 * j, 0.0, names[j], _IO) for j in range(nb201.NUM_NODES)}
     bend = {1: 0.0, 2: 0.5, 3: 0.95}
@@ -511,8 +521,7 @@ def draw_nb201_cell(
 def draw_nb101_cell(cell: nb101.Cell, ax: Axes | None = None, title: str | None = None) -> Axes:
     """Draw a NAS-Bench-101 cell: nodes are boxes coloured by operation, laid out by
     longest path from the input; nodes that pruning would remove are faded and dashed."""
-    if not isinstance(cell, nb101.Cell):
-        raise TypeError(f"expected an nb101.Cell, got {type(cell).__name__}")
+    check_type("cell", cell, nb101.Cell, "an nb101.Cell")
     g = cell.to_graph()
     n = cell.num_nodes
     preds = {j: list(g.predecessors(j)) for j in range(n)}
@@ -536,10 +545,7 @@ def draw_darts_cell(
     """Draw a DARTS cell: inputs ``c_{k-2}``, ``c_{k-1}`` on the left, intermediate nodes
     by longest path, the concatenating output ``c_{k}`` on the right; operation edges are
     coloured and labelled, the concatenation edges thin and grey."""
-    if isinstance(cell, darts.Genotype):
-        raise TypeError("draw_darts_cell draws one cell: pass genotype.normal or genotype.reduce")
-    if not isinstance(cell, darts.Cell):
-        raise TypeError(f"expected a darts.Cell, got {type(cell).__name__}")
+    check_type("cell", cell, darts.Cell, "one darts.Cell (for a Genotype, pass genotype.normal or genotype.reduce)")
     k = darts.NUM_CELL_INPUTS
     n = k + cell.num_nodes + 1
     preds: dict[int, list[int]] = {j: [] for j in range(n)}
@@ -601,8 +607,7 @@ def draw_grammar_tree(tree: grammar.Tree, ax: Axes | None = None, title: str | N
     """Draw a derivation top-down: combinators in white boxes, operations in their colour,
     leaves spaced by the width of their labels (unit productions are skipped). A tree too
     wide for the space available is drawn left to right instead, one row per leaf."""
-    if not isinstance(tree, grammar.Tree):
-        raise TypeError(f"expected a grammar.Tree, got {type(tree).__name__}")
+    check_type("tree", tree, grammar.Tree, "a grammar.Tree")
     g = grammar.to_graph(tree)
     children = {v: list(g.successors(v)) for v in g}
     ax, created = _drawing_ax(ax)
