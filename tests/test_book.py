@@ -1,6 +1,6 @@
 """The book as a reader sees it: build the website, open pages in headless Chromium.
 
-The module builds the whole book once (every notebook executed, warnings are errors), then
+The module builds the whole book once (warnings are errors), then
 loads the landing page and chapter 01 in Chromium with name resolution switched off, so
 nothing can come from the network, and checks that the pages rendered, that MathJax (the
 copy bundled in the site) typeset the maths, that the notebook page has its Binder and
@@ -12,17 +12,25 @@ here, with one planted example of each defect, that the audit finds each.
 Needs Chromium (``apt-get install chromium``). Without it the module is skipped, unless
 ``NASCOURSE_REQUIRE_BROWSER=1``, when it fails instead (CI sets this). To check an
 existing build instead of building again, set ``NASCOURSE_BOOK_HTML`` to its html folder.
+
+Each chapter executes once per test run: when nbval has just executed a chapter in the same
+run (``conftest.py`` keeps the executed notebooks), the build renders that notebook instead
+of executing it again; a chapter that nbval did not run is executed by the build; a chapter
+that failed under nbval fails this module at once, pointing to nbval's report of the cell.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
+import nbformat
 import pytest
 import yaml
 
@@ -61,15 +69,16 @@ def site(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     if existing := os.environ.get("NASCOURSE_BOOK_HTML"):
         return Path(existing)
     out = tmp_path_factory.mktemp("book")
+    source = book_source(out / "source", executed_notebooks())
     bindir = Path(sys.executable).parent
     jupyter_book = bindir / "jupyter-book"
     command = [str(jupyter_book) if jupyter_book.exists() else "jupyter-book",
-               "build", str(REPO_ROOT), "--path-output", str(out), "-W", "-n", "--keep-going"]
+               "build", str(source), "--path-output", str(out), "-W", "-n", "--keep-going"]
     env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
     # The kernels must draw with Jupyter's inline backend, as a reader's would; a backend
     # set for the test session (conftest.py sets Agg for nbval) would leave no figures.
     env.pop("MPLBACKEND", None)
-    result = subprocess.run(command, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL,
+    result = subprocess.run(command, cwd=source, env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             timeout=BUILD_TIMEOUT)
     log = out / "build.log"
@@ -79,6 +88,40 @@ def site(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
                     + build_log_summary(result.stdout, out / "_build" / "html" / "reports"),
                     pytrace=False)
     return out / "_build" / "html"
+
+
+def executed_notebooks(folder: str | None = None) -> dict[str, Path]:
+    """The chapters that nbval executed completely in this test run: notebook file name ->
+    executed copy (see ``conftest.py``). A chapter that failed there fails the caller."""
+    folder = folder or os.environ.get("NASCOURSE_EXECUTED_NOTEBOOKS")
+    status_file = Path(folder) / "status.json" if folder else None
+    if status_file is None or not status_file.is_file():
+        return {}
+    status = json.loads(status_file.read_text(encoding="utf-8"))
+    failed = sorted(path for path, state in status.items() if state != "passed")
+    if failed:
+        pytest.fail(f"not building the book: {', '.join(failed)} failed under nbval in this run "
+                    "(its report above shows the cell and the traceback)", pytrace=False)
+    return {Path(path).name: Path(folder) / Path(path).name for path in status}
+
+
+#: What the book build never reads, left out of the copy it builds from.
+NOT_BOOK = shutil.ignore_patterns(".git", ".venv", "venv", "_build", ".pytest_cache", "__pycache__",
+                                  "*.egg-info", "node_modules", ".ipynb_checkpoints")
+
+
+def book_source(target: Path, executed: dict[str, Path]) -> Path:
+    """The folder to build: the repository itself when no chapter was executed in this run,
+    otherwise a copy of it in ``target`` whose chapters carry the outputs nbval produced and
+    are marked for myst-nb not to execute them again (file-level ``execution_mode: off``)."""
+    if not executed:
+        return REPO_ROOT
+    shutil.copytree(REPO_ROOT, target, ignore=NOT_BOOK)
+    for name, path in executed.items():
+        notebook = nbformat.read(path, as_version=4)
+        notebook.metadata.setdefault("mystnb", {})["execution_mode"] = "off"
+        nbformat.write(notebook, target / "chapters" / name)
+    return target
 
 
 ANSI_CODE = re.compile(r"\x1b\[[0-9;]*m")
@@ -328,3 +371,34 @@ def test_audit_passes_a_clean_page(chromium, tmp_path):
         f'<img src="{PIXEL}" alt="A scatter plot of accuracy against size."></article></body></html>',
         encoding="utf-8")
     assert audit_site.audit(tmp_path, ["clean.html"], chromium) == {"clean.html": []}
+
+
+# ---------------------------------------------------------------- one execution per chapter
+
+
+def test_book_source_reuses_the_chapters_nbval_executed(tmp_path):
+    executed = tmp_path / "executed"
+    executed.mkdir()
+    assert executed_notebooks(str(executed)) == {}             # nbval ran nothing: build executes
+    chapter = REPO_ROOT / "chapters" / NOTEBOOK.split("/")[-1]
+    nb = nbformat.read(chapter, as_version=4)
+    nb.cells[-1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="kept\n")]
+    nbformat.write(nb, executed / chapter.name)
+    (executed / "status.json").write_text(json.dumps({NOTEBOOK: "passed"}))
+    found = executed_notebooks(str(executed))
+    assert found == {chapter.name: executed / chapter.name}
+    source = book_source(tmp_path / "source", found)
+    copied = nbformat.read(source / NOTEBOOK, as_version=4)
+    assert copied.metadata["mystnb"]["execution_mode"] == "off"
+    assert copied.cells[-1].outputs[0]["text"] == "kept\n"
+    others = [p.name for p in (source / "chapters").glob("*.ipynb") if p.name != chapter.name]
+    assert others and all("mystnb" not in nbformat.read(source / "chapters" / name, as_version=4).metadata
+                          for name in others)
+    assert (source / "_config.yml").is_file() and not (source / ".git").exists()
+    assert book_source(tmp_path / "unused", {}) == REPO_ROOT
+
+
+def test_a_chapter_that_failed_under_nbval_stops_the_build_at_once(tmp_path):
+    (tmp_path / "status.json").write_text(json.dumps({NOTEBOOK: "failed", "chapters/02_x.ipynb": "passed"}))
+    with pytest.raises(pytest.fail.Exception, match="chapters/01_nas_intro.ipynb failed under nbval"):
+        executed_notebooks(str(tmp_path))
