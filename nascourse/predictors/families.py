@@ -51,7 +51,7 @@ class BestProxy(RegressorMixin, BaseEstimator):
     def fit(self, X, y) -> "BestProxy":
         X, y = validate_data(self, X, y, y_numeric=True)
         if len(y) < 2:
-            raise ValueError(f"BestProxy needs at least 2 training cells, got {len(y)}")
+            raise ValueError(f"BestProxy needs at least 2 training cells, got n_samples={len(y)}")
         taus = np.array([metrics.kendall_tau(y, X[:, j]) for j in range(X.shape[1])])
         self.best_ = int(np.argmax(taus))
         self.tau_ = float(taus[self.best_])
