@@ -4,7 +4,8 @@
 :func:`train` is plain minibatch SGD (or Adam) on the cross-entropy with a cosine learning
 rate schedule, as NAS-Bench-201 trains its networks, only far shorter. It returns one
 record per epoch, which ``pandas.DataFrame(history)`` turns into a table to plot. The same
-code runs on a GPU when there is one and on the CPU otherwise.
+code runs on a GPU when there is one and on the CPU otherwise (:mod:`nascourse.devices`).
+:func:`loader_generators` and :func:`reseed_loader` make a loader's batches repeatable.
 """
 
 from __future__ import annotations
@@ -17,48 +18,27 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
-from nascourse._checks import check_choice, check_number
-try:  # widget progress bars in notebooks need ipywidgets; plain text bars otherwise
-    import ipywidgets  # noqa: F401
-    from tqdm.auto import tqdm
-except ImportError:
-    from tqdm.std import tqdm
+from nascourse._checks import check_choice, check_int, check_number, check_type
+# the device helpers live in nascourse.devices; train.as_device, train.default_device and
+# train.try_gpu are their old names, kept for the chapters and modules that use them
+from nascourse.devices import as_device, default_device, try_gpu  # noqa: F401
+from nascourse.progress import progress_bar
 
 OPTIMIZERS: tuple[str, ...] = ("sgd", "adam")
 
 
-def try_gpu(i: int = 0) -> torch.device:
-    """GPU ``i`` if it exists, otherwise the CPU."""
-    if torch.cuda.is_available() and i < torch.cuda.device_count():
-        return torch.device(f"cuda:{i}")
-    return torch.device("cpu")
-
-
-def default_device() -> torch.device:
-    """The device every function of the course uses unless told otherwise."""
-    return try_gpu(0)
-
-
-def as_device(device: torch.device | str | None) -> torch.device:
-    """``device`` as a torch.device; ``None`` means :func:`default_device`."""
-    if device is None:
-        return default_device()
-    if not isinstance(device, (str, torch.device)):
-        raise TypeError(f"device must be a torch.device, a str such as 'cpu' or 'cuda', or None; "
-                        f"got {type(device).__name__} {device!r}")
-    return torch.device(device)
-
-
-def _generators(loader: DataLoader) -> list[torch.Generator]:
+def loader_generators(loader: DataLoader) -> list[torch.Generator]:
     """The random generators a loader owns: its shuffling's and, if it has one, its batch
-    transform's (such as :class:`nascourse.datasets.RandomCropFlip`)."""
+    transform's (such as :class:`nascourse.datasets.RandomCropFlip`). Seeding them (see
+    :func:`reseed_loader`) or saving their states makes the batches of a run repeat."""
     owners = (loader, getattr(loader, "collate_fn", None))
     return [g for g in (getattr(owner, "generator", None) for owner in owners) if isinstance(g, torch.Generator)]
 
 
-def _reseed(loader: DataLoader, seed: int) -> None:
-    """Restart the random generators a loader owns (:func:`_generators`)."""
-    for generator in _generators(loader):
+def reseed_loader(loader: DataLoader, seed: int) -> None:
+    """Restart the random generators a loader owns (:func:`loader_generators`) from ``seed``."""
+    seed = check_int("seed", seed, minimum=0)
+    for generator in loader_generators(loader):
         generator.manual_seed(seed)
 
 
@@ -72,12 +52,7 @@ def evaluate(net: nn.Module, loader: Iterable[tuple[torch.Tensor, torch.Tensor]]
     every call of ``net``: a supernet evaluates one cell with ``cell=...``, or a mixture
     with ``weights=...`` (chapter 04).
     """
-    if max_batches is not None:
-        if isinstance(max_batches, bool) or not isinstance(max_batches, int):
-            raise TypeError(f"max_batches must be a positive int or None, got {type(max_batches).__name__} "
-                            f"{max_batches!r}")
-        if max_batches < 1:
-            raise ValueError(f"max_batches must be a positive int or None, got {max_batches}")
+    max_batches = check_int("max_batches", max_batches, allow_none=True)
     device = as_device(device)
     was_training = net.training
     net.to(device).eval()
@@ -111,22 +86,19 @@ def train(net: nn.Module, train_loader: DataLoader, epochs: int, lr: float = 0.1
     generators of ``train_loader``, so every run with the same seed sees the same batches;
     build the network after ``torch.manual_seed`` too for the whole run to repeat exactly.
     """
-    if not isinstance(net, nn.Module):
-        raise TypeError(f"net must be a torch.nn.Module, got {type(net).__name__}")
-    if isinstance(epochs, bool) or not isinstance(epochs, int):
-        raise TypeError(f"epochs must be a positive int, got {type(epochs).__name__} {epochs!r}")
-    if epochs < 1:
-        raise ValueError(f"epochs must be a positive int, got {epochs}")
+    check_type("net", net, nn.Module, "a torch.nn.Module")
+    epochs = check_int("epochs", epochs)
     check_number("lr", lr, positive=True)
     check_number("momentum", momentum, below=1)
     check_number("weight_decay", weight_decay)
     check_choice("optimizer", optimizer, OPTIMIZERS)
+    seed = check_int("seed", seed, minimum=0, allow_none=True)
     if len(train_loader) == 0:
         raise ValueError("train_loader yields no batches")
     device = as_device(device)
     if seed is not None:
         torch.manual_seed(seed)
-        _reseed(train_loader, seed)
+        reseed_loader(train_loader, seed)
 
     net.to(device)
     if optimizer == "sgd":
@@ -138,7 +110,7 @@ def train(net: nn.Module, train_loader: DataLoader, epochs: int, lr: float = 0.1
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps) if cosine else None
 
     history = []
-    bar = tqdm(total=steps, desc="training", unit="batch", disable=not progress)
+    bar = progress_bar(total=steps, desc="training", unit="batch", disable=not progress)
     for epoch in range(1, epochs + 1):
         start, lr_now = time.perf_counter(), opt.param_groups[0]["lr"]
         net.train()

@@ -153,3 +153,26 @@ def test_as_device():
     assert train.as_device("cpu") == torch.device("cpu") == train.as_device(torch.device("cpu"))
     with pytest.raises(TypeError, match="device must be"):
         train.as_device(0.5)
+
+
+def test_device_helpers_keep_their_old_names():
+    from nascourse import devices
+    assert train.as_device is devices.as_device and train.default_device is devices.default_device
+    assert train.try_gpu is devices.try_gpu
+    with pytest.raises(ValueError, match="i must be a non-negative int"):
+        devices.try_gpu(-1)
+
+
+def test_reseed_loader_repeats_the_batches():
+    data = TensorDataset(torch.arange(20.0), torch.arange(20))
+    loader = DataLoader(data, batch_size=5, shuffle=True, generator=torch.Generator())
+    assert train.loader_generators(loader) == [loader.generator]
+    train.reseed_loader(loader, 3)
+    first = [y.tolist() for _, y in loader]
+    train.reseed_loader(loader, 3)
+    assert [y.tolist() for _, y in loader] == first
+    train.reseed_loader(loader, 4)
+    assert [y.tolist() for _, y in loader] != first
+    assert train.loader_generators(DataLoader(data)) == []
+    with pytest.raises(ValueError, match="seed"):
+        train.reseed_loader(loader, -1)

@@ -40,7 +40,9 @@ from nascourse import datasets
 from nascourse._checks import check_choice, check_int, check_number
 from nascourse.nn.supernet import NUM_EDGES, NUM_OPS, NB201Supernet, discretise, evaluate_cell
 from nascourse.spaces.nb201 import OPS, Cell, random_cell
-from nascourse.train import _generators, _reseed, as_device, evaluate, tqdm
+from nascourse.devices import as_device
+from nascourse.progress import progress_bar
+from nascourse.train import evaluate, loader_generators, reseed_loader
 
 #: The one-shot methods that train a supernet with :func:`run_search`.
 METHODS: tuple[str, ...] = ("darts", "gdas", "rsws")
@@ -360,7 +362,7 @@ def run_search(method: str, data: tuple[DataLoader, DataLoader], epochs: int = 1
     sampler = torch.Generator().manual_seed(seed)
     loaders = [train_loader, valid_loader]
     for offset, loader in enumerate(loaders):
-        _reseed(loader, seed + offset)
+        reseed_loader(loader, seed + offset)
     steps = min(len(train_loader), len(valid_loader))
     history: list[dict[str, float]] = []
     trajectory = [net.mixing_weights().detach().cpu()]
@@ -376,13 +378,13 @@ def run_search(method: str, data: tuple[DataLoader, DataLoader], epochs: int = 1
         a_opt.load_state_dict(state["a_opt"])
         sampler.set_state(state["sampler"])
         for loader, states in zip(loaders, state["loaders"]):
-            for generator, rng in zip(_generators(loader), states):
+            for generator, rng in zip(loader_generators(loader), states):
                 generator.set_state(rng)
         history, trajectory = list(state["history"]), list(state["trajectory"])
 
     first = len(history)
     last = epochs if stop_after is None else min(epochs, first + stop_after)
-    bar = tqdm(total=(last - first) * steps, desc=method, unit="step", disable=not progress)
+    bar = progress_bar(total=(last - first) * steps, desc=method, unit="step", disable=not progress)
     for epoch in range(first, last):
         start = time.perf_counter()
         lr, tau = _cosine(settings, epoch), _temperature(settings, epoch)
@@ -430,7 +432,7 @@ def run_search(method: str, data: tuple[DataLoader, DataLoader], epochs: int = 1
             save_checkpoint({"settings": settings, "steps_per_epoch": steps, "supernet": net.state_dict(),
                              "w_opt": w_opt.state_dict(), "a_opt": a_opt.state_dict(),
                              "sampler": sampler.get_state(),
-                             "loaders": [[g.get_state() for g in _generators(d)] for d in loaders],
+                             "loaders": [[g.get_state() for g in loader_generators(d)] for d in loaders],
                              "history": history, "trajectory": trajectory}, checkpoint)
     bar.close()
     return SearchResult(method, net, history, torch.stack(trajectory).numpy(), steps, epochs, settings)
@@ -527,7 +529,7 @@ def perturbation_selection(net: NB201Supernet, data: tuple[DataLoader, DataLoade
     opt = torch.optim.SGD(net.weight_parameters(), lr=tune_lr, momentum=0.9)
     order = np.random.default_rng(seed).permutation(NUM_EDGES).tolist()
     rows, choice = [], [0] * NUM_EDGES
-    for e in tqdm(order, desc="perturbation", disable=not progress):
+    for e in progress_bar(order, desc="perturbation", disable=not progress):
         row: dict[str, Any] = {"edge": e, "supernet": score(weights)[0]}
         results = {}
         for o, op in enumerate(OPS):
