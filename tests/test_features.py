@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nascourse import bench, features
+from nascourse import benchmarks, features
 from nascourse.spaces import nb201
 
 ALL_CONV3 = nb201.Cell(("nor_conv_3x3",) * 6)
@@ -235,7 +235,7 @@ def test_tnb101_micro_codes_decode_to_cells():
 
 
 def test_tnb101_micro_table_is_exactly_the_cells_without_unreachable_ops():
-    table = bench.load_tnb101_micro()
+    table = benchmarks.load_tnb101_micro()
     cells = features.tnb101_micro_cells(list(table["net"]))
     assert not any(c.has_unreachable_ops() for c in cells)
     assert len(set(cells)) == len(cells) == 2128
@@ -249,11 +249,11 @@ def test_tnb101_micro_table_is_exactly_the_cells_without_unreachable_ops():
 # ----- zero-cost proxies ----------------------------------------------------------------------
 
 def test_zcp_looks_up_the_shipped_values():
-    table = bench.load_zc_proxies("cifar10")
+    table = benchmarks.load_zc_proxies("cifar10")
     cells = [nb201.Cell.from_index(i) for i in table.index[:3]]
     got = features.zcp(cells)
-    assert list(got.columns) == list(bench.ZC_PROXIES)
-    pd.testing.assert_frame_equal(got, table.loc[table.index[:3], list(bench.ZC_PROXIES)])
+    assert list(got.columns) == list(benchmarks.ZC_PROXIES)
+    pd.testing.assert_frame_equal(got, table.loc[table.index[:3], list(benchmarks.ZC_PROXIES)])
     assert list(features.zcp(cells, "ImageNet16-120", proxies=["nwot"]).columns) == ["nwot"]
 
 

@@ -1,4 +1,7 @@
-"""The course's shipped data files and their checksums (every chapter reads through here).
+"""The shipped data files and their checksums: every loader of the package reads through here.
+
+The benchmark tables are read by :mod:`nascourse.benchmarks`, the images by
+:mod:`nascourse.image_data`; this package holds the files they read.
 
 The files in this folder are built from published benchmark tables by
 ``scripts/build_package_data.py``; ``PROVENANCE.md`` gives each one's source, licence and
@@ -12,6 +15,8 @@ from __future__ import annotations
 import hashlib
 from functools import cache
 from pathlib import Path
+
+from nascourse._checks import check_type
 
 DATA_DIR = Path(__file__).resolve().parent
 SUMS_FILE = DATA_DIR / "SHA256SUMS"
@@ -73,8 +78,7 @@ def path(name: str) -> Path:
     Raises ``ValueError`` for a name that is not shipped and :class:`DataFileError` for a
     file that is missing or corrupted (each message names the file and the remedy).
     """
-    if not isinstance(name, str):
-        raise TypeError(f"data file name must be a str, got {type(name).__name__}")
+    check_type("data file name", name, str)
     if name not in checksums():
         raise ValueError(f"unknown data file {name!r}; shipped files are {names()}")
     return _verified(name)
