@@ -6,7 +6,7 @@ import itertools
 import numpy as np
 import pytest
 
-from nascourse import bench
+from nascourse import benchmarks
 from nascourse.spaces import nb201
 
 BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
@@ -14,7 +14,7 @@ BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_con
 
 @pytest.fixture(scope="module")
 def table():
-    return bench.load_nb201("cifar10")
+    return benchmarks.load_nb201("cifar10")
 
 
 def test_string_round_trip_for_every_cell(table):
@@ -74,27 +74,31 @@ def test_graph_has_the_cell_edges():
 
 def test_canonical_form_gives_the_benchmark_partition(table):
     cells = nb201.all_cells()
+    strings = [c.canonical_str() for c in cells]
     forms = [c.canonical() for c in cells]
-    assert len(set(forms)) == 6466
+    assert len(set(strings)) == len(set(forms)) == 6466
     assert table["unique_str"].nunique() == 6466
-    # same partition: the map between the two labellings is a bijection
-    pairs = set(zip(forms, table["unique_str"]))
-    assert len(pairs) == 6466
+    # same partition: the maps between the three labellings are bijections
+    assert len(set(zip(forms, table["unique_str"]))) == len(set(zip(forms, strings))) == 6466
 
 
 def test_canonical_form_is_invariant_to_summand_order():
     a = nb201.Cell.from_str("|nor_conv_3x3~0|+|nor_conv_1x1~0|none~1|+|skip_connect~0|none~1|none~2|")
     b = nb201.Cell.from_str("|nor_conv_1x1~0|+|nor_conv_3x3~0|none~1|+|skip_connect~0|none~1|none~2|")
-    assert a != b and a.canonical() == b.canonical() == "#+#+0"
+    assert a != b and a.canonical_str() == b.canonical_str() == "#+#+0"
+    # the representative: the first cell of the class in op-id order (none before skip)
+    only_skip = nb201.Cell(("none", "none", "none", "skip_connect", "none", "none"))
+    assert a.canonical() == b.canonical() == only_skip == only_skip.canonical()
     c = nb201.Cell.from_str("|none~0|+|none~0|none~1|+|nor_conv_3x3~0|none~1|none~2|")
     d = nb201.Cell.from_str("|none~0|+|none~0|none~1|+|nor_conv_1x1~0|none~1|none~2|")
-    assert c.canonical() != d.canonical()
+    assert c.canonical_str() != d.canonical_str() and c.canonical() != d.canonical()
+    assert c.canonical() == c and d.canonical() == d
 
 
 def test_unreachable_operations_leave_the_proxy_cells():
     kept = {c.index for c in nb201.all_cells() if not c.has_unreachable_ops()}
     assert len(kept) == 9445
-    assert kept == set(bench.load_zc_proxies("cifar10").index)
+    assert kept == set(benchmarks.load_zc_proxies("cifar10").index)
 
 
 def test_unreachable_edges_on_hand_made_cells():
@@ -172,8 +176,8 @@ def test_unknown_operation_lists_the_valid_ones():
         ((2, 4, 0, 0, 3, 2, 1), ValueError, "6 op ids"),
         ((2, 4, 0, 0, 3, 5), ValueError, "op id 5"),
         ((2, 4, 0, 0, 3, -1), ValueError, "op id -1"),
-        ((2, 4, 0, 0, 3, 2.0), TypeError, "ints"),
-        ("240032", TypeError, "string"),
+        ((2, 4, 0, 0, 3, 2.0), TypeError, "op id must be an int, got float 2.0"),
+        ("240032", TypeError, "sequence of 6 op ids"),
     ],
 )
 def test_bad_tuples(bad, error, message):

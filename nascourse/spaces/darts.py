@@ -27,12 +27,12 @@ import ast
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import networkx as nx
 import numpy as np
 
-from nascourse._checks import check_int
+from nascourse._checks import check_bool, check_choice, check_int, check_sequence, check_type
 from nascourse.rng import as_generator
 
 #: The seven operations of a derived cell, in DARTS's order.
@@ -63,6 +63,14 @@ def node_name(j: int) -> str:
     return CELL_INPUTS[j] if j < NUM_CELL_INPUTS else str(j - NUM_CELL_INPUTS)
 
 
+def _pair(name: str, value: object, what: str) -> tuple:
+    """``value`` as a 2-tuple if it is a (non-string) sequence of two items."""
+    check_type(name, value, (tuple, list), f"a pair {what}")
+    if len(value) != 2:
+        raise TypeError(f"{name} must be a pair {what}, got {len(value)} items: {value!r}")
+    return tuple(value)
+
+
 @dataclass(frozen=True)
 class Cell:
     """One derived DARTS cell: ``edges`` holds ``(op, input)``, two per intermediate node."""
@@ -70,21 +78,14 @@ class Cell:
     edges: tuple[tuple[str, int], ...]
 
     def __post_init__(self) -> None:
-        if isinstance(self.edges, str) or not isinstance(self.edges, Iterable):
-            raise TypeError(f"edges must be a sequence of (op, input) pairs, got {self.edges!r}")
         edges = []
-        for pair in self.edges:
-            if isinstance(pair, str) or not isinstance(pair, Sequence) or len(pair) != 2:
-                raise TypeError(f"each edge must be an (op, input) pair, got {pair!r}")
-            op, src = pair
-            if not isinstance(op, str):
-                raise TypeError(f"an operation must be a str, got {op!r} in {pair!r}")
-            if op not in OPS:
-                hint = " ('none' exists only in the supernet, never in a derived cell)" if op == "none" else ""
-                raise ValueError(f"unknown operation {op!r}{hint}; valid operations are {list(OPS)}")
-            if isinstance(src, bool) or not isinstance(src, (int, np.integer)):
-                raise TypeError(f"an input index must be an int, got {src!r} in {pair!r}")
-            edges.append((op, int(src)))
+        for pair in check_sequence("edges", self.edges, (tuple, list), "(op, input) pair"):
+            op, src = _pair("an edge", pair, "(op, input)")
+            if op == "none":
+                raise ValueError(f"unknown operation 'none' ('none' exists only in the supernet, never in a "
+                                 f"derived cell); valid operations are {list(OPS)}")
+            check_choice("operation", op, OPS)
+            edges.append((op, check_int("an input index", src, minimum=None)))
         if not edges or len(edges) % INPUTS_PER_NODE:
             raise ValueError(
                 f"a cell needs {INPUTS_PER_NODE} edges per intermediate node, got {len(edges)} edges"
@@ -109,19 +110,30 @@ class Cell:
 
     def inputs(self, node: int) -> tuple[tuple[str, int], ...]:
         """The ``(op, input)`` pairs of intermediate node ``node``."""
-        if isinstance(node, bool) or not isinstance(node, (int, np.integer)):
-            raise TypeError(f"node must be an int, got {node!r}")
+        check_int("node", node, minimum=None)
         if not 0 <= node < self.num_nodes:
             raise ValueError(f"intermediate node {node} does not exist; valid nodes are 0..{self.num_nodes - 1}")
         return self.edges[INPUTS_PER_NODE * node: INPUTS_PER_NODE * (node + 1)]
 
     def canonical(self) -> "Cell":
-        """The same cell with each node's pairs sorted by input (a node's sum does not
-        depend on the order of its terms)."""
+        """The canonical representative of this cell's class, a :class:`Cell` (hashable):
+        the same cell with each node's pairs sorted by input, then op.
+
+        A node sums its two terms, so their order does not change what it computes; cells
+        that differ only by that order get the same representative, and
+        ``cell.canonical().canonical() == cell.canonical()``. Renumbering intermediate
+        nodes is not undone (it permutes the channels that the output concatenates). As in
+        every space of :mod:`nascourse.spaces`, ``canonical()`` returns a cell of the same
+        class and ``canonical_str()`` a string key for the same classes.
+        """
         out: list[tuple[str, int]] = []
         for node in range(self.num_nodes):
             out.extend(sorted(self.inputs(node), key=lambda p: (p[1], p[0])))
         return Cell(tuple(out))
+
+    def canonical_str(self) -> str:
+        """:meth:`canonical` as a string, e.g. ``'sep_conv_3x3(c_{k-2}) + skip_connect(c_{k-1}) | ...'``."""
+        return str(self.canonical())
 
     def to_graph(self) -> nx.DiGraph:
         """See :func:`to_graph`."""
@@ -142,8 +154,7 @@ class Genotype:
 
     def __post_init__(self) -> None:
         for name in ("normal", "reduce"):
-            if not isinstance(getattr(self, name), Cell):
-                raise TypeError(f"{name} must be a darts.Cell, got {type(getattr(self, name)).__name__}")
+            check_type(name, getattr(self, name), Cell, "a darts.Cell")
 
     @classmethod
     def from_lists(cls, normal: Sequence[tuple[str, int]], reduce: Sequence[tuple[str, int]]) -> "Genotype":
@@ -209,19 +220,13 @@ def from_compact(compact: str | Sequence) -> Genotype:
             compact = ast.literal_eval(compact)
         except (ValueError, SyntaxError) as err:
             raise ValueError(f"cannot read a compact genotype from {compact!r}: {err}") from None
-    if isinstance(compact, str) or not isinstance(compact, Sequence) or len(compact) != 2:
-        raise TypeError(f"compact must be a pair [normal, reduce] of (input, op id) lists, got {compact!r}")
+    compact = _pair("compact", compact, "[normal, reduce] of (input, op id) lists")
     cells = []
     for name, cell in zip(("normal", "reduce"), compact):
-        if isinstance(cell, str) or not isinstance(cell, Sequence):
-            raise TypeError(f"the {name} cell must be a sequence of (input, op id) pairs, got {cell!r}")
         edges = []
-        for pair in cell:
-            if isinstance(pair, str) or not isinstance(pair, Sequence) or len(pair) != 2:
-                raise TypeError(f"each edge of the {name} cell must be an (input, op id) pair, got {pair!r}")
-            src, op = pair
-            if isinstance(op, bool) or not isinstance(op, (int, np.integer)):
-                raise TypeError(f"an op id must be an int, got {op!r} in {pair!r}")
+        for pair in check_sequence(f"the {name} cell", cell, (tuple, list), "(input, op id) pair"):
+            src, op = _pair(f"each edge of the {name} cell", pair, "(input, op id)")
+            check_int("an op id", op, minimum=None)
             if not 0 <= op < len(OPS):
                 raise ValueError(f"op id {op} in the {name} cell is not one of 0..{len(OPS) - 1} ({list(OPS)})")
             edges.append((OPS[op], src))
@@ -252,8 +257,7 @@ def to_graph(cell: Cell) -> nx.DiGraph:
     Operation edges carry ``op``; the edges from every intermediate node to ``c_{k}`` carry
     ``op='concat'``. Nodes carry ``kind``: ``'input'``, ``'intermediate'`` or ``'output'``.
     """
-    if not isinstance(cell, Cell):
-        raise TypeError(f"expected a darts.Cell (use genotype.normal or genotype.reduce), got {type(cell).__name__}")
+    check_type("cell", cell, Cell, "a darts.Cell (use genotype.normal or genotype.reduce)")
     g = nx.DiGraph()
     for name in CELL_INPUTS:
         g.add_node(name, kind="input")
@@ -267,10 +271,12 @@ def to_graph(cell: Cell) -> nx.DiGraph:
     return g
 
 
-def _check_bool(name: str, value: bool) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
+def _counting_settings(inputs_per_node: int, num_ops: int, num_cell_inputs: int, ordered: bool,
+                       distinct: bool) -> tuple[int, int, int, bool, bool]:
+    """The checked arguments shared by :func:`node_choices` and :func:`count_by_enumeration`."""
+    return (check_int("inputs_per_node", inputs_per_node), check_int("num_ops", num_ops),
+            check_int("num_cell_inputs", num_cell_inputs), check_bool("ordered", ordered),
+            check_bool("distinct", distinct))
 
 
 def node_choices(
@@ -289,11 +295,9 @@ def node_choices(
     repeats allowed and ``ordered``: ``(m o)^k``; repeats allowed and unordered: multisets
     of ``k`` (input, op) pairs, ``C(m o + k - 1, k)``.
     """
-    check_int("node", node, minimum=0)
-    k = check_int("inputs_per_node", inputs_per_node)
-    o = check_int("num_ops", num_ops)
-    m = check_int("num_cell_inputs", num_cell_inputs) + node
-    ordered, distinct = _check_bool("ordered", ordered), _check_bool("distinct", distinct)
+    node = check_int("node", node, minimum=0)
+    k, o, c, ordered, distinct = _counting_settings(inputs_per_node, num_ops, num_cell_inputs, ordered, distinct)
+    m = c + node
     if distinct:
         return (math.perm(m, k) if ordered else math.comb(m, k)) * o**k
     return (m * o) ** k if ordered else math.comb(m * o + k - 1, k)
@@ -320,7 +324,7 @@ def space_size(
     same function after renumbering intermediate nodes are counted separately.
     """
     n = check_int("num_nodes", num_nodes)
-    reduction = _check_bool("reduction", reduction)
+    reduction = check_bool("reduction", reduction)
     per_cell = math.prod(
         node_choices(i, inputs_per_node, num_ops, num_cell_inputs, ordered, distinct) for i in range(n)
     )
@@ -342,10 +346,7 @@ def count_by_enumeration(
     are sorted when not ``ordered``, and the distinct results are counted. Refuses spaces with more than ten million raw sequences.
     """
     n = check_int("num_nodes", num_nodes)
-    k = check_int("inputs_per_node", inputs_per_node)
-    o = check_int("num_ops", num_ops)
-    c = check_int("num_cell_inputs", num_cell_inputs)
-    ordered, distinct = _check_bool("ordered", ordered), _check_bool("distinct", distinct)
+    k, o, c, ordered, distinct = _counting_settings(inputs_per_node, num_ops, num_cell_inputs, ordered, distinct)
     raw = math.prod(((c + i) * o) ** k for i in range(n))
     if raw > _ENUMERATION_LIMIT:
         raise ValueError(

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from nascourse._checks import check_int
+from nascourse._checks import check_bool, check_choice, check_int, check_sequence, check_type
 from nascourse.rng import as_generator
 
 #: The course's grammar (see the module docstring).
@@ -103,24 +103,24 @@ class Grammar:
     """
 
     def __init__(self, productions: Mapping[str, Sequence[Sequence[str]]], start: str | None = None):
-        if not isinstance(productions, Mapping) or not productions:
-            raise TypeError(f"productions must be a non-empty dict of nonterminal -> alternatives, got {productions!r}")
+        check_type("productions", productions, Mapping, "a non-empty dict of nonterminal -> alternatives")
+        if not productions:
+            raise ValueError("productions must be a non-empty dict of nonterminal -> alternatives, got {}")
         nonterminals = list(productions)
         for nt in nonterminals:
-            if not isinstance(nt, str) or not _NAME.match(nt):
-                raise ValueError(f"nonterminal {nt!r} must be an identifier string")
+            _check_identifier(f"nonterminal {nt!r}", nt)
         rules: dict[str, tuple[tuple[str, ...], ...]] = {}
         for nt, alternatives in productions.items():
-            if isinstance(alternatives, str) or not isinstance(alternatives, Sequence) or not alternatives:
+            alternatives = check_sequence(f"the alternatives of {nt!r}", alternatives, (tuple, list), "tuple of names")
+            if not alternatives:
                 raise ValueError(f"nonterminal {nt!r} needs a non-empty list of alternatives, got {alternatives!r}")
             alts = []
             for alt in alternatives:
-                if isinstance(alt, str) or not isinstance(alt, Sequence) or not alt:
-                    raise ValueError(f"an alternative of {nt!r} must be a non-empty tuple of names, got {alt!r}")
                 alt = tuple(alt)
+                if not alt:
+                    raise ValueError(f"an alternative of {nt!r} must be a non-empty tuple of names, got {alt!r}")
                 for name in alt:
-                    if not isinstance(name, str) or not _NAME.match(name):
-                        raise ValueError(f"{name!r} in alternative {alt!r} of {nt!r} is not an identifier string")
+                    _check_identifier(f"{name!r} in alternative {alt!r} of {nt!r}", name)
                 if not (len(alt) == 1 and alt[0] in productions):
                     if alt[0] in productions:
                         raise ValueError(
@@ -198,9 +198,7 @@ class Grammar:
     def _check_symbol(self, symbol: str | None) -> str:
         if symbol is None:
             return self.start
-        if symbol not in self.productions:
-            raise ValueError(f"unknown nonterminal {symbol!r}; nonterminals are {list(self.productions)}")
-        return symbol
+        return check_choice("nonterminal", symbol, list(self.productions))
 
     def min_depth(self, symbol: str | None = None) -> int | None:
         """Depth of the shallowest derivation from ``symbol`` (``None`` if there is none)."""
@@ -236,13 +234,13 @@ class Grammar:
         without arguments. The grammar is unambiguous, so trees and strings agree.
         """
         symbol = self._check_symbol(symbol)
-        _check_depth(max_depth)
+        max_depth = check_int("max_depth", max_depth, minimum=0)
         return self._count(symbol, max_depth)
 
     def enumerate(self, max_depth: int, symbol: str | None = None) -> Iterator[Tree]:
         """Every derivation of depth at most ``max_depth`` (only for small spaces)."""
         symbol = self._check_symbol(symbol)
-        _check_depth(max_depth)
+        max_depth = check_int("max_depth", max_depth, minimum=0)
         yield from self._enumerate(symbol, max_depth)
 
     def _enumerate(self, symbol: str, depth: int) -> Iterator[Tree]:
@@ -271,9 +269,8 @@ class Grammar:
         """
         rng = as_generator(rng)
         symbol = self._check_symbol(symbol)
-        _check_depth(max_depth)
-        if not isinstance(uniform, (bool, np.bool_)):
-            raise TypeError(f"uniform must be True or False, got {uniform!r}")
+        max_depth = check_int("max_depth", max_depth, minimum=0)
+        uniform = check_bool("uniform", uniform)
         if self._count(symbol, max_depth) == 0:
             raise ValueError(
                 f"no derivation of {symbol!r} has depth <= {max_depth}; the shallowest has depth {self.min_depth(symbol)}"
@@ -299,16 +296,14 @@ class Grammar:
     def to_string(self, tree: Tree) -> str:
         """The bracketed form, e.g. ``net(stage(res(conv3x3)), ...)``; checks ``tree`` first
         (against its own root symbol, so subtrees print too)."""
-        if not isinstance(tree, Tree):
-            raise TypeError(f"expected a grammar.Tree, got {type(tree).__name__}")
+        check_type("tree", tree, Tree, "a grammar.Tree")
         self.check(tree, tree.symbol)
         return str(tree)
 
     def check(self, tree: Tree, symbol: str | None = None) -> Tree:
         """Return ``tree`` if it is a derivation of this grammar, else raise ``ValueError``."""
         symbol = self._check_symbol(symbol)
-        if not isinstance(tree, Tree):
-            raise TypeError(f"expected a grammar.Tree, got {type(tree).__name__}")
+        check_type("tree", tree, Tree, "a grammar.Tree")
         if tree.symbol != symbol:
             raise ValueError(f"expected a derivation of {symbol!r}, got one of {tree.symbol!r}")
         for alt in self.productions[symbol]:
@@ -326,8 +321,7 @@ class Grammar:
     def parse(self, text: str, symbol: str | None = None) -> Tree:
         """Parse a bracketed string back into a :class:`Tree` (inverse of :meth:`to_string`)."""
         symbol = self._check_symbol(symbol)
-        if not isinstance(text, str):
-            raise TypeError(f"expected a string, got {type(text).__name__}")
+        check_type("text", text, str)
         tokens = _tokenize(text)
         node, pos = _parse_syntax(tokens, 0, text)
         if pos != len(tokens):
@@ -357,12 +351,12 @@ class Grammar:
         return tree
 
 
-def _check_depth(max_depth: int) -> int:
-    if isinstance(max_depth, bool) or not isinstance(max_depth, (int, np.integer)):
-        raise TypeError(f"max_depth must be an int >= 0, got {max_depth!r}")
-    if max_depth < 0:
-        raise ValueError(f"max_depth must be an int >= 0, got {max_depth}")
-    return int(max_depth)
+def _check_identifier(name: str, value: str) -> str:
+    """``value`` if it is a str that is an identifier (a symbol name of a grammar)."""
+    check_type(name, value, str, "an identifier string")
+    if not _NAME.match(value):
+        raise ValueError(f"{name} is not an identifier string")
+    return value
 
 
 def _product(lists: list[list[Tree]]) -> Iterator[list[Tree]]:
@@ -505,8 +499,7 @@ def build(tree: Tree, in_channels: int = 3, num_classes: int = 10, width: int = 
     ReLU, a stride-2 3x3 convolution doubling the channels, batch norm. Head: batch norm,
     ReLU, global average pooling and a linear layer to ``num_classes`` logits.
     """
-    if not isinstance(tree, Tree):
-        raise TypeError(f"expected a grammar.Tree, got {type(tree).__name__}")
+    check_type("tree", tree, Tree, "a grammar.Tree")
     in_channels, num_classes, width = (check_int(name, value) for name, value in
                                        (("in_channels", in_channels), ("num_classes", num_classes), ("width", width)))
     root = tree
@@ -529,8 +522,7 @@ def to_graph(tree: Tree, collapse_units: bool = True) -> nx.DiGraph:
     ``label`` (the terminal, or the nonterminal for a kept unit production), ``symbol`` and
     ``depth`` attributes; edges from parent to child. Unit productions are skipped by default.
     """
-    if not isinstance(tree, Tree):
-        raise TypeError(f"expected a grammar.Tree, got {type(tree).__name__}")
+    check_type("tree", tree, Tree, "a grammar.Tree")
     g = nx.DiGraph()
 
     def visit(t: Tree, parent: int | None, depth: int) -> None:

@@ -21,6 +21,7 @@ from typing import Sequence
 import networkx as nx
 import numpy as np
 
+from nascourse._checks import check_choice, check_sequence, check_type
 from nascourse.rng import as_generator
 
 #: The three operations a hidden node may carry.
@@ -55,14 +56,9 @@ class Cell:
     ops: tuple[str, ...]
 
     def __post_init__(self) -> None:
-        if isinstance(self.ops, str) or not isinstance(self.ops, Sequence):
-            raise TypeError(f"ops must be a sequence of operation names, got {self.ops!r}")
-        ops = tuple(self.ops)
+        ops = tuple(check_sequence("ops", self.ops, str, "operation name"))
         for op in ops:
-            if not isinstance(op, str):
-                raise TypeError(f"operation names must be str, got {op!r} in {ops!r}")
-            if op not in _VOCABULARY:
-                raise ValueError(f"unknown operation {op!r}; valid names are {list(_VOCABULARY)}")
+            check_choice("operation", op, _VOCABULARY)
         try:
             matrix = np.asarray(self.adjacency)
         except ValueError as err:
@@ -192,10 +188,41 @@ class Cell:
             }
         return _sha("|".join(sorted(labels.values())))
 
+    def canonical(self) -> "Cell":
+        """The canonical representative of this cell's class, a :class:`Cell` (hashable).
+
+        The cell is pruned, then its nodes are renumbered in the topological order that
+        gives the smallest ``(ops, adjacency)`` in Python's tuple order; the input stays
+        first and the output last. Two cells get the same representative exactly when
+        their pruned cells are equal up to node numbering (what :meth:`is_isomorphic`
+        tests), and ``cell.canonical().canonical() == cell.canonical()``. As in every
+        space of :mod:`nascourse.spaces`, ``canonical()`` returns a cell of the same class
+        and ``canonical_str()`` a string key for the same classes; :meth:`hash` is the
+        benchmark's faster graph hash.
+
+        Raises ``ValueError`` when no path joins input and output, or when the edges
+        form a cycle.
+        """
+        cell = self.pruned()
+        g = cell.to_graph()
+        if not nx.is_directed_acyclic_graph(g):
+            raise ValueError(f"the edges of {self!r} form a cycle; a cell must be a DAG")
+        best: tuple | None = None
+        for order in nx.all_topological_sorts(g):
+            key = (tuple(cell.ops[i] for i in order),
+                   tuple(tuple(cell.adjacency[i][j] for j in order) for i in order))
+            best = key if best is None or key < best else best
+        return Cell(best[1], best[0])  # type: ignore[index]
+
+    def canonical_str(self) -> str:
+        """:meth:`canonical` as a string: the ops, then the rows of the adjacency matrix,
+        e.g. ``'input,conv3x3-bn-relu,output|010,001,000'``."""
+        cell = self.canonical()
+        return ",".join(cell.ops) + "|" + ",".join("".join(map(str, row)) for row in cell.adjacency)
+
     def is_isomorphic(self, other: "Cell") -> bool:
         """Exact test (networkx VF2) that the pruned cells are equal up to node numbering."""
-        if not isinstance(other, Cell):
-            raise TypeError(f"expected an nb101.Cell, got {type(other).__name__}")
+        check_type("other", other, Cell, "an nb101.Cell")
         return nx.is_isomorphic(
             self.pruned().to_graph(), other.pruned().to_graph(), node_match=lambda a, b: a["op"] == b["op"]
         )

@@ -22,6 +22,7 @@ import networkx as nx
 import numpy as np
 
 from nascourse import data
+from nascourse._checks import check_choice, check_int, check_sequence, check_type
 
 #: The five operations, in NAS-Bench-201's own order (their position is the op id).
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -42,11 +43,7 @@ PARAMETRIC_OPS = ("nor_conv_1x1", "nor_conv_3x3")
 
 
 def _check_op(op: str) -> str:
-    if not isinstance(op, str):
-        raise TypeError(f"an operation must be a str, got {type(op).__name__} {op!r}")
-    if op not in OPS:
-        raise ValueError(f"unknown operation {op!r}; valid operations are {list(OPS)}")
-    return op
+    return check_choice("operation", op, OPS)
 
 
 @dataclass(frozen=True, order=True)
@@ -56,9 +53,7 @@ class Cell:
     ops: tuple[str, ...]
 
     def __post_init__(self) -> None:
-        if isinstance(self.ops, str) or not isinstance(self.ops, Sequence):
-            raise TypeError(f"ops must be a sequence of {len(EDGES)} operation names, got {self.ops!r}")
-        ops = tuple(self.ops)
+        ops = tuple(check_sequence("ops", self.ops, str, f"operation name (one per edge, {len(EDGES)} edges)"))
         if len(ops) != len(EDGES):
             raise ValueError(f"a cell has {len(EDGES)} edges, got {len(ops)} operations: {ops!r}")
         for op in ops:
@@ -69,8 +64,7 @@ class Cell:
     @classmethod
     def from_str(cls, arch_str: str) -> "Cell":
         """Parse the benchmark string ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``."""
-        if not isinstance(arch_str, str):
-            raise TypeError(f"an NB201 string must be a str, got {type(arch_str).__name__}")
+        check_type("an NB201 string", arch_str, str)
         example = "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|skip_connect~0|none~1|nor_conv_1x1~2|"
         nodes = arch_str.split("+")
         if len(nodes) != NUM_NODES - 1:
@@ -114,15 +108,12 @@ class Cell:
     @classmethod
     def from_tuple(cls, net: Sequence[int]) -> "Cell":
         """Build a cell from the 6-tuple of op ids used by NAS-Bench-Suite-Zero and GRAF."""
-        if isinstance(net, str):
-            raise TypeError(f"expected a tuple of {len(EDGES)} ints, got the string {net!r}")
-        net = tuple(net)
+        net = tuple(check_sequence("a 6-tuple cell", net, object, f"{len(EDGES)} op ids (ints)"))
         if len(net) != len(EDGES):
             raise ValueError(f"a 6-tuple cell needs {len(EDGES)} op ids, got {len(net)}: {net!r}")
         ops: list[str] = [""] * len(EDGES)
         for position, op_id in zip(TUPLE_EDGE_ORDER, net):
-            if isinstance(op_id, bool) or not isinstance(op_id, (int, np.integer)):
-                raise TypeError(f"op ids must be ints, got {op_id!r} in {net!r}")
+            check_int("an op id", op_id, minimum=None)
             if not 0 <= op_id < len(TUPLE_OPS):
                 raise ValueError(
                     f"op id {op_id} in {net!r} is out of range; valid ids are "
@@ -138,11 +129,8 @@ class Cell:
     @classmethod
     def from_index(cls, index: int) -> "Cell":
         """The cell at a NAS-Bench-201 benchmark index (0..15,624)."""
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f"a benchmark index must be an int, got {index!r}")
-        if not 0 <= index < NUM_CELLS:
-            raise ValueError(f"benchmark index {index} is out of range 0..{NUM_CELLS - 1}")
-        return all_cells()[int(index)]
+        index = check_int("a benchmark index", index, minimum=0, maximum=NUM_CELLS - 1)
+        return all_cells()[index]
 
     @property
     def index(self) -> int:
@@ -190,8 +178,21 @@ class Cell:
         """True when no path of non-``none`` edges joins input and output (constant output)."""
         return not nx.has_path(self.to_graph(drop_none=True), 0, NUM_NODES - 1)
 
-    def canonical(self) -> str:
-        """An isomorphism-invariant form: cells that differ only by the order of summed
+    def canonical(self) -> "Cell":
+        """The canonical representative of this cell's class, a :class:`Cell` (hashable).
+
+        Two cells get the same representative exactly when :meth:`canonical_str` gives
+        them the same string, i.e. when they differ only by the order of summed inputs or
+        by operations whose input is exactly zero. The representative is the first cell of
+        the class in :func:`enumerate_cells` order (op ids of :data:`OPS`, so ``none`` is
+        preferred on every edge), and ``cell.canonical().canonical() == cell.canonical()``.
+        As in every space of :mod:`nascourse.spaces`, ``canonical()`` returns a cell of the
+        same class and ``canonical_str()`` a string key for the same classes.
+        """
+        return _representatives()[self.canonical_str()]
+
+    def canonical_str(self) -> str:
+        """An isomorphism-invariant string: cells that differ only by the order of summed
         inputs or by edges that carry nothing get the same string.
 
         Each node is written as the sorted ``+``-sum of what its incoming edges deliver:
@@ -257,6 +258,15 @@ def all_cells() -> tuple[Cell, ...]:
     if len(cells) != NUM_CELLS:
         raise data.DataFileError(f"nb201.csv.gz holds {len(cells)} cells, expected {NUM_CELLS}")
     return cells
+
+
+@cache
+def _representatives() -> dict[str, Cell]:
+    """Each :meth:`Cell.canonical_str` class -> its first cell in :func:`enumerate_cells` order."""
+    out: dict[str, Cell] = {}
+    for cell in enumerate_cells():
+        out.setdefault(cell.canonical_str(), cell)
+    return out
 
 
 @cache
