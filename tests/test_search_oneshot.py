@@ -18,6 +18,14 @@ from nascourse.spaces import nb201
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
+# A new one-shot method is one class registered in one line, as a contributor would add it:
+# DARTS with a fixed softmax temperature (here 4: flatter mixing weights than DARTS's).
+@oneshot.METHODS.register("toy_tempered")
+class TemperedDARTS(oneshot.OneShotMethod):
+    def forward(self, net, x, tau, generator):
+        return net(x, weights=F.softmax(net.alpha / 4.0, dim=-1))
+
+
 @pytest.fixture(scope="module")
 def data():
     return oneshot.search_data(n_images=48, image_size=8, batch_size=8, seed=0)
@@ -129,6 +137,37 @@ def test_runs_are_seeded_and_record_their_history(data, method, order):
         assert [r["tau"] for r in a.history] == [10.0, 0.1]
 
 
+def test_a_registered_toy_method_runs_a_search(data):
+    assert "toy_tempered" in oneshot.METHODS and oneshot.METHODS["toy_tempered"] is TemperedDARTS
+    toy = oneshot.run_search("toy_tempered", data, **tiny())
+    darts = oneshot.run_search("darts", data, **tiny())
+    assert toy.method == "toy_tempered" and toy.complete and "valid_loss" in toy.history[0]
+    assert "tau" not in toy.history[0]             # no temperature annealing: not recorded
+    assert np.abs(toy.trajectory[-1] - 0.2).max() > 1e-4      # alpha was trained
+    assert not np.array_equal(toy.trajectory, darts.trajectory)
+    with pytest.raises(ValueError, match="DARTS option"):   # second_order is False by default
+        oneshot.run_search("toy_tempered", data, order=2, **tiny())
+    with pytest.raises(NotImplementedError):
+        oneshot.OneShotMethod().forward(toy.supernet, None, 1.0, None)
+
+
+def test_settings_are_checked_frozen_and_what_the_run_records(data):
+    settings = oneshot.SearchSettings("gdas", epochs=3, seed=np.int64(2), w_lr=1)
+    assert settings.seed == 2 and type(settings.seed) is int and type(settings.w_lr) is float
+    with pytest.raises(AttributeError):
+        settings.epochs = 5
+    assert [settings.temperature(e) for e in range(3)] == pytest.approx([10.0, 5.05, 0.1])
+    assert settings.learning_rate(0) == 1.0 and settings.learning_rate(3) == pytest.approx(0.001)
+    result = oneshot.search(oneshot.SearchSettings("darts", epochs=2, C=2), data, device="cpu", progress=False)
+    assert result.settings == oneshot.SearchSettings("darts", epochs=2, C=2).as_dict()
+    same = oneshot.run_search("darts", data, **tiny())
+    assert np.array_equal(result.trajectory, same.trajectory)
+    with pytest.raises(TypeError, match="settings must be a SearchSettings"):
+        oneshot.search({"method": "darts"}, data)
+    with pytest.raises(ValueError, match="w_lr_min"):
+        oneshot.SearchSettings("darts", w_lr=0.01, w_lr_min=0.1)
+
+
 def test_checkpoint_round_trip(tmp_path):
     state = {"w": torch.arange(6.0).view(2, 3), "history": [{"epoch": 1, "loss": 2.5}], "name": "darts",
              "rng": torch.Generator().manual_seed(4).get_state()}
@@ -167,7 +206,8 @@ def test_stopped_run_resumes_to_the_same_result(data, tmp_path, method):
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
-    ({"method": "enas"}, ValueError, r"valid choices are \['darts', 'gdas', 'rsws'\]"),
+    ({"method": "enas"}, ValueError, r"unknown one-shot method 'enas'; valid names are \['darts', 'gdas', 'rsws'"),
+    ({"method": 3}, TypeError, "one-shot method name must be a str"),
     ({"order": 3}, ValueError, r"valid choices are \[1, 2\]"),
     ({"method": "gdas", "order": 2}, ValueError, "DARTS option"),
     ({"epochs": 0}, ValueError, "epochs"),
@@ -224,7 +264,7 @@ def test_gdas_step_needs_less_memory_than_darts():
     gdas = oneshot.training_step_memory(net, x, y, "gdas", device="cpu")
     assert 0 < gdas < darts / 2
     assert all(p.grad is None for p in net.parameters())
-    with pytest.raises(ValueError, match="valid choices"):
+    with pytest.raises(ValueError, match="valid names"):
         oneshot.training_step_memory(net, x, y, "enas", device="cpu")
 
 
