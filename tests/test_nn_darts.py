@@ -104,9 +104,9 @@ def test_bad_input():
         darts_network(V2, num_classes=2.0)
     with pytest.raises(TypeError, match="affine"):
         darts_network(V2, affine="no")
-    with pytest.raises(ValueError, match="unknown operation 'conv_3x3'"):
+    with pytest.raises(ValueError, match="unknown DARTS operation 'conv_3x3'"):
         make_op("conv_3x3", 4)
-    with pytest.raises(ValueError, match="stride must be 1 or 2"):
+    with pytest.raises(ValueError, match="stride must be an int from 1 to 2"):
         make_op("sep_conv_3x3", 4, stride=3)
     with pytest.raises(ValueError, match="even number of output channels"):
         FactorizedReduce(4, 5)

@@ -125,10 +125,14 @@ def test_bad_arguments_give_clear_errors(batch):
     net = NB201Supernet(C=4, N=1)
     with pytest.raises(ValueError, match=r"shape \(6, 5\)"):
         net(x, weights=torch.ones(6, 4))
-    with pytest.raises(TypeError, match="operation indices"):
+    with pytest.raises(ValueError, match="6 operation indices.*got 3"):
         net(x, cell=(0, 1, 2))
-    with pytest.raises(TypeError, match="operation indices"):
+    with pytest.raises(ValueError, match="operation index 5 of the path must be an int from 0 to 4"):
         net(x, cell=(0, 1, 2, 3, 4, 5))
+    with pytest.raises(TypeError, match="operation index 1 of the path"):
+        net(x, cell=(0, True, 2, 3, 4, 0))
+    with pytest.raises(TypeError, match="a path must be a Cell, an NB201 string or 6 operation indices"):
+        net(x, cell=3)
     with pytest.raises(ValueError, match="unknown operation"):
         net(x, cell="|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|")
     with pytest.raises(ValueError, match="C must be a positive int"):

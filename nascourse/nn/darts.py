@@ -27,8 +27,9 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from nascourse._checks import check_int
+from nascourse._checks import check_bool, check_int, check_type
 from nascourse.nn.ops import ReLUConvBN, Zero
+from nascourse.registry import Registry
 from nascourse.spaces import darts
 from nascourse.spaces.darts import Genotype
 
@@ -105,30 +106,25 @@ class StridedZero(nn.Module):
 #: DARTS operation name -> constructor ``(C, stride, affine=True) -> nn.Module`` (``C``
 #: channels in and out; stride 1 or 2). ``none`` exists only in the supernet: a derived
 #: cell (:class:`nascourse.spaces.darts.Cell`) never holds it.
-OPERATIONS: dict[str, Callable[..., nn.Module]] = {
-    "none": lambda C, stride, affine=True: Zero() if stride == 1 else StridedZero(),
-    "max_pool_3x3": lambda C, stride, affine=True: nn.MaxPool2d(3, stride=stride, padding=1),
-    "avg_pool_3x3": lambda C, stride, affine=True: nn.AvgPool2d(3, stride=stride, padding=1,
-                                                                count_include_pad=False),
-    "skip_connect": lambda C, stride, affine=True: (nn.Identity() if stride == 1
-                                                    else FactorizedReduce(C, C, affine=affine)),
-    "sep_conv_3x3": lambda C, stride, affine=True: SepConv(C, C, 3, stride, affine),
-    "sep_conv_5x5": lambda C, stride, affine=True: SepConv(C, C, 5, stride, affine),
-    "dil_conv_3x3": lambda C, stride, affine=True: DilConv(C, C, 3, stride, affine),
-    "dil_conv_5x5": lambda C, stride, affine=True: DilConv(C, C, 5, stride, affine),
-}
+OPERATIONS: Registry[Callable[..., nn.Module]] = Registry("DARTS operation")
+OPERATIONS.add("none", lambda C, stride, affine=True: Zero() if stride == 1 else StridedZero())
+OPERATIONS.add("max_pool_3x3", lambda C, stride, affine=True: nn.MaxPool2d(3, stride=stride, padding=1))
+OPERATIONS.add("avg_pool_3x3", lambda C, stride, affine=True: nn.AvgPool2d(3, stride=stride, padding=1,
+                                                                           count_include_pad=False))
+OPERATIONS.add("skip_connect", lambda C, stride, affine=True: (nn.Identity() if stride == 1
+                                                               else FactorizedReduce(C, C, affine=affine)))
+OPERATIONS.add("sep_conv_3x3", lambda C, stride, affine=True: SepConv(C, C, 3, stride, affine))
+OPERATIONS.add("sep_conv_5x5", lambda C, stride, affine=True: SepConv(C, C, 5, stride, affine))
+OPERATIONS.add("dil_conv_3x3", lambda C, stride, affine=True: DilConv(C, C, 3, stride, affine))
+OPERATIONS.add("dil_conv_5x5", lambda C, stride, affine=True: DilConv(C, C, 5, stride, affine))
 
 
 def make_op(name: str, C: int, stride: int = 1, affine: bool = True) -> nn.Module:
     """Build DARTS operation ``name`` on ``C`` channels with ``stride`` 1 or 2."""
-    if not isinstance(name, str):
-        raise TypeError(f"an operation name must be a str, one of {list(OPERATIONS)}; got {name!r}")
-    if name not in OPERATIONS:
-        raise ValueError(f"unknown operation {name!r}; valid operations are {list(OPERATIONS)}")
+    make = OPERATIONS.get(name)
     check_int("C", C)
-    if isinstance(stride, bool) or not isinstance(stride, int) or stride not in (1, 2):
-        raise ValueError(f"stride must be 1 or 2, got {stride!r}")
-    return OPERATIONS[name](C, stride, affine=affine)
+    stride = check_int("stride", stride, maximum=2)
+    return make(C, stride, affine=affine)
 
 
 class DartsCell(nn.Module):
@@ -138,8 +134,7 @@ class DartsCell(nn.Module):
     def __init__(self, cell: darts.Cell, C_prev_prev: int, C_prev: int, C: int, reduction: bool,
                  reduction_prev: bool, affine: bool = True):
         super().__init__()
-        if not isinstance(cell, darts.Cell):
-            raise TypeError(f"cell must be a nascourse.spaces.darts.Cell, got {type(cell).__name__}")
+        check_type("cell", cell, darts.Cell, "a nascourse.spaces.darts.Cell")
         self.cell, self.reduction = cell, bool(reduction)
         self.preprocess0 = (FactorizedReduce(C_prev_prev, C) if reduction_prev
                             else ReLUConvBN(C_prev_prev, C, 1))
@@ -184,8 +179,7 @@ class DartsNetwork(nn.Module):
         check_int("C", C)
         check_int("num_classes", num_classes)
         check_int("stem_multiplier", stem_multiplier)
-        if not isinstance(affine, bool):
-            raise TypeError(f"affine must be True or False, got {affine!r}")
+        affine = check_bool("affine", affine)
         reductions = reduction_layers(layers)
         C_stem = stem_multiplier * C
         self.stem = nn.Sequential(nn.Conv2d(3, C_stem, 3, padding=1, bias=False), nn.BatchNorm2d(C_stem))

@@ -20,14 +20,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from nascourse._checks import check_int
+from nascourse._checks import check_int, check_type
 from nascourse.spaces import nb101
 
 
 def as_cell(cell: nb101.Cell) -> nb101.Cell:
     """Validate ``cell`` and return it pruned; anything but an ``nb101.Cell`` is a TypeError."""
-    if not isinstance(cell, nb101.Cell):
-        raise TypeError(f"cell must be a nascourse.spaces.nb101.Cell, got {type(cell).__name__} {cell!r}")
+    check_type("cell", cell, nb101.Cell, "a nascourse.spaces.nb101.Cell")
     return cell.validate().pruned()
 
 

@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
+from nascourse._checks import check_int, check_type
 from nascourse.nn.nb201 import NB201Cell, NB201Network, as_cell
 from nascourse.nn.ops import make_op
 from nascourse.spaces.nb201 import EDGES, NUM_NODES, OPS, Cell
@@ -126,11 +127,13 @@ def _path(cell: Cell | str | Sequence[int]) -> tuple[int, ...]:
     """Operation indices of a cell (a Cell, an NB201 string or six indices into OPS)."""
     if isinstance(cell, (Cell, str)):
         return as_cell(cell).op_ids()
-    if isinstance(cell, Sequence) and len(cell) == NUM_EDGES and all(
-            isinstance(i, int) and not isinstance(i, bool) and 0 <= i < NUM_OPS for i in cell):
-        return tuple(cell)
-    raise TypeError(f"a path must be a Cell, an NB201 string or {NUM_EDGES} operation indices in "
-                    f"0..{NUM_OPS - 1} (positions in {list(OPS)}); got {cell!r}")
+    what = f"a Cell, an NB201 string or {NUM_EDGES} operation indices (positions in {list(OPS)})"
+    check_type("a path", cell, Sequence, what)
+    ids = tuple(check_int(f"operation index {k} of the path", i, minimum=0, maximum=NUM_OPS - 1)
+                for k, i in enumerate(cell))
+    if len(ids) != NUM_EDGES:
+        raise ValueError(f"a path must be {what}; got {len(ids)} operation indices")
+    return ids
 
 
 class NB201Supernet(NB201Network):
@@ -177,9 +180,7 @@ class NB201Supernet(NB201Network):
 def discretise(alpha: torch.Tensor, exclude: Sequence[str] = ()) -> Cell:
     """The cell that keeps the strongest operation of every edge: ``argmax`` of each row of
     ``alpha`` (or of its softmax: same order), leaving out the operations in ``exclude``."""
-    if not isinstance(alpha, torch.Tensor):
-        raise TypeError(f"alpha must be a torch.Tensor of shape ({NUM_EDGES}, {NUM_OPS}), got "
-                        f"{type(alpha).__name__}")
+    check_type("alpha", alpha, torch.Tensor, f"a torch.Tensor of shape ({NUM_EDGES}, {NUM_OPS})")
     if tuple(alpha.shape) != (NUM_EDGES, NUM_OPS):
         raise ValueError(f"alpha must have shape ({NUM_EDGES}, {NUM_OPS}) (edges x {list(OPS)}), "
                          f"got {tuple(alpha.shape)}")
@@ -203,8 +204,7 @@ def extract_network(net: NB201Supernet, cell: Cell | str) -> NB201Network:
     layers too), as an ordinary :class:`~nascourse.nn.nb201.NB201Network` that can be
     fine-tuned or scored on its own.
     """
-    if not isinstance(net, NB201Supernet):
-        raise TypeError(f"net must be an NB201Supernet, got {type(net).__name__}")
+    check_type("net", net, NB201Supernet, "an NB201Supernet")
     cell = as_cell(cell)
     out = NB201Network(lambda channels: NB201Cell(cell, channels, affine=net.affine), net.C, net.N,
                        net.num_classes)
@@ -233,6 +233,5 @@ def evaluate_cell(net: NB201Supernet, cell: Cell | str, loader: DataLoader,
     (the supernet keeps none), so the network's train/eval mode does not matter."""
     from nascourse.train import evaluate
 
-    if not isinstance(net, NB201Supernet):
-        raise TypeError(f"net must be an NB201Supernet, got {type(net).__name__}")
+    check_type("net", net, NB201Supernet, "an NB201Supernet")
     return evaluate(net, loader, device, max_batches, cell=_path(cell))
