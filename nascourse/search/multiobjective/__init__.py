@@ -1,0 +1,42 @@
+"""Multi-objective and hardware-aware search (chapter 09).
+
+- :mod:`~nascourse.search.multiobjective.pareto`: dominance, :func:`pareto_front`,
+  :func:`non_dominated_sort`, :func:`crowding_distance`, :func:`hypervolume` and
+  :func:`hypervolume_contributions` (tested against moocore);
+- :mod:`~nascourse.search.multiobjective.hardware`: :func:`hardware_objective`, the
+  (accuracy, latency or energy) objective of NAS-Bench-201 cells on the six HW-NAS-Bench
+  devices, and :func:`objective_values` to read a search history as a matrix;
+- :mod:`~nascourse.search.multiobjective.strategies`: multi-objective strategies
+  (:data:`MO_STRATEGIES`: random search, multi-objective regularised evolution, NSGA-II
+  through Optuna), constrained single-objective search (:data:`CONSTRAINED_STRATEGIES`:
+  rejection, a penalty, MnasNet's soft reward) and hypervolume trajectories.
+
+A typical use::
+
+    from nascourse.search import multiobjective as mo
+
+    objective = mo.hardware_objective("pixel3", "latency")
+    history = mo.MO_STRATEGIES["nsga2"](objective, budget=200, seed=0)
+    Y = mo.objective_values(history, objective.names)
+    front = Y[mo.pareto_front(Y, objective.maximize)]
+    hv = mo.hypervolume(front, objective.reference_point(), objective.maximize)
+"""
+
+from nascourse.search.multiobjective.hardware import (DEVICE_METRICS, DEVICES, HardwareObjective,
+                                                      hardware_objective, objective_values)
+from nascourse.search.multiobjective.pareto import (crowding_distance, dominates, hypervolume,
+                                                    hypervolume_contributions, non_dominated_sort,
+                                                    pareto_front, to_minimisation)
+from nascourse.search.multiobjective.strategies import (CONSTRAINED_STRATEGIES, MO_STRATEGIES, FeasibleSpace,
+                                                        MnasNetObjective, PenaltyObjective, best_feasible,
+                                                        compare_hypervolume, feasible_trajectory,
+                                                        hypervolume_trajectory, mnasnet_reward, mnasnet_search,
+                                                        mo_regularized_evolution, nsga2, penalty_search,
+                                                        rejection_search)
+
+__all__ = ["CONSTRAINED_STRATEGIES", "DEVICES", "DEVICE_METRICS", "FeasibleSpace", "HardwareObjective",
+           "MO_STRATEGIES", "MnasNetObjective", "PenaltyObjective", "best_feasible", "compare_hypervolume",
+           "crowding_distance", "dominates", "feasible_trajectory", "hardware_objective", "hypervolume",
+           "hypervolume_contributions", "hypervolume_trajectory", "mnasnet_reward", "mnasnet_search",
+           "mo_regularized_evolution", "non_dominated_sort", "nsga2", "objective_values", "pareto_front",
+           "penalty_search", "rejection_search", "to_minimisation"]
