@@ -1,13 +1,15 @@
 """The course's figure style, drawing cells and plotting curves (chapter 02 draws the
-spaces; chapters 03-08 plot results with :func:`plot_with_band`).
+spaces; chapters 03-08 plot results with :func:`plot_with_band`; chapter 04 plots how a
+one-shot search moved its mixing weights with :func:`plot_edge_weights`).
 
 Every chapter calls :func:`use_style` once: figures then fit the text column of the
 website (:data:`TEXT_WIDTH` inches wide at most, which the static notebook test enforces),
 their fonts stay legible at that width, colours come from a colour-blind-safe palette
 (:data:`PALETTE`, Okabe and Ito's), and the images are rendered at 150 dpi.
 
-Every function takes an optional matplotlib ``ax`` and returns the Axes it drew on; a new
-figure is made (with ``plt.subplots``) only when no ``ax`` is given. Operations keep one
+Every function takes an optional matplotlib ``ax`` (six ``axes``, one per edge, for
+:func:`plot_edge_weights`) and returns the Axes it drew on; a new figure is made (with
+``plt.subplots``) only when none is given. Operations keep one
 colour everywhere (:data:`OP_COLOURS`) and one short name (:data:`OP_LABELS`), whichever
 space they come from, so that a 3x3 convolution looks the same in every chapter.
 
@@ -32,7 +34,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from matplotlib.path import Path
 
-from nascourse._checks import check_type
+from nascourse._checks import check_sequence, check_type
 from nascourse.spaces import darts, grammar, nb101, nb201
 
 #: The colour-blind-safe palette of Okabe and Ito (2008), in the order the figures cycle
@@ -672,3 +674,43 @@ def plot_with_band(
     if label is not None:
         ax.legend(frameon=False)
     return ax
+
+
+def plot_edge_weights(result, title: str | None = None, axes: Sequence[Axes] | None = None) -> np.ndarray:
+    """Plot how a one-shot run's mixing weights ``softmax(alpha)`` moved: one panel per edge
+    of the NAS-Bench-201 cell, one line per operation (in :data:`OP_COLOURS`, labelled with
+    :data:`OP_LABELS`) against the epoch, and a dotted line at the uniform weight 1/5.
+
+    ``result`` is a :class:`nascourse.search.oneshot.SearchResult` (its
+    :meth:`~nascourse.search.oneshot.SearchResult.edge_weights` table is plotted). The six
+    panels are a new 3 x 2 figure one text column wide, or the six ``axes`` given (in edge
+    order); the figure gets one shared legend below the panels and ``title`` above them.
+    Returns the six Axes.
+    """
+    from nascourse.search.oneshot import SearchResult   # lazy: it needs torch
+
+    check_type("result", result, SearchResult, "a one-shot SearchResult")
+    check_type("title", title, (str, type(None)), "a str or None")
+    if axes is None:
+        _, axes = plt.subplots(3, 2, figsize=(TEXT_WIDTH, 6.4), sharex=True, sharey=True)
+    axes = np.asarray(axes, dtype=object)
+    flat = check_sequence("axes", list(axes.flat), Axes, "matplotlib Axes")
+    if len(flat) != len(nb201.EDGES):
+        raise ValueError(f"axes must hold one Axes per edge ({len(nb201.EDGES)}), got {len(flat)}")
+    weights = result.edge_weights().pivot(index="epoch", columns=["edge", "op"], values="weight")
+    for e, ax in enumerate(flat):
+        for op in nb201.OPS:
+            ax.plot(weights.index, weights[(e, op)], color=OP_COLOURS[op], label=OP_LABELS[op])
+        ax.axhline(1 / len(nb201.OPS), color="k", lw=0.8, ls=":")
+        source, target = nb201.EDGES[e]
+        ax.set_title(f"edge {source} → {target}", fontsize=10)
+        spec = ax.get_subplotspec()
+        if spec is None or spec.is_last_row():
+            ax.set_xlabel("epoch")
+        if spec is None or spec.is_first_col():
+            ax.set_ylabel("softmax(α)")
+    fig = flat[0].figure
+    fig.legend(*flat[0].get_legend_handles_labels(), loc="outside lower center", ncols=len(nb201.OPS))
+    if title is not None:
+        fig.suptitle(title, fontsize=12)
+    return axes
