@@ -25,13 +25,13 @@ failures instead and carry on.
 
 from __future__ import annotations
 
-import math
 import os
 import re
-from numbers import Real
 from typing import Any
 
 import numpy as np
+
+from nascourse._checks import check_number, check_type
 
 __all__ = ["above", "below", "between", "close", "parse", "say"]
 
@@ -44,9 +44,7 @@ def parse(quote: str) -> float:
     """The value of a number as prose spells it: ``"54.30%"`` is 54.3, ``"15,625"`` is
     15625, ``"\u22120.04"`` (a typographic minus) is -0.04. The percent sign is dropped, not
     divided out, since the course quotes accuracies in percent."""
-    if not isinstance(quote, str):
-        raise TypeError(f"quote must be the number as a string, as the prose spells it, "
-                        f"not {type(quote).__name__}")
+    check_type("quote", quote, str, "the number as a string, as the prose spells it")
     text = quote.strip()
     if not _NUMBER.match(text):
         raise ValueError(f"quote {quote!r} is not a number as prose spells it "
@@ -55,16 +53,15 @@ def parse(quote: str) -> float:
 
 
 def _value(value: Any, name: str = "value") -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (Real, np.number)):
-        raise TypeError(f"{name} must be a real number, not {type(value).__name__}")
-    value = float(value)
-    if math.isnan(value):
-        raise ValueError(f"{name} is NaN: there is nothing to compare the prose with")
-    return value
+    try:
+        return check_number(name, value, minimum=None)
+    except ValueError:
+        raise ValueError(f"{name} is {value} (NaN or infinite): there is nothing to compare "
+                         f"the prose with") from None
 
 
 def _values(values: Any) -> np.ndarray:
-    if isinstance(values, (Real, np.number)) and not isinstance(values, (bool, np.bool_)):
+    if isinstance(values, (str, bytes)) or np.ndim(values) == 0:
         return np.array([_value(values)])
     try:
         array = np.asarray(values, dtype=float).ravel()
@@ -136,8 +133,7 @@ def say(template: str, /, **values: Any):
     output (numpy scalars print as plain numbers, never as ``np.float64(...)``)."""
     from IPython.display import Markdown
 
-    if not isinstance(template, str):
-        raise TypeError(f"template must be a str, not {type(template).__name__}")
+    check_type("template", template, str)
     plain = {key: value.item() if isinstance(value, np.generic) else value
              for key, value in values.items()}
     try:

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from nascourse._checks import check_int, check_type
+
 
 def as_generator(seed: int | np.random.Generator) -> np.random.Generator:
-    """Return ``seed`` if it is a Generator, else a new Generator seeded with the int."""
+    """Return ``seed`` if it is a Generator, else a new Generator seeded with the int
+    (a non-negative int; a bool is a TypeError)."""
+    check_type("seed", seed, (int, np.integer, np.random.Generator), "an int or a numpy.random.Generator")
     if isinstance(seed, np.random.Generator):
         return seed
-    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-        return np.random.default_rng(int(seed))
-    raise TypeError(f"seed must be an int or a numpy.random.Generator, got {type(seed).__name__} {seed!r}")
+    return np.random.default_rng(check_int("seed", seed, minimum=0))

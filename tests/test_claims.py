@@ -35,9 +35,13 @@ def test_close_passes_within_the_tolerance_and_names_quote_and_value_when_not():
         claims.close("1", 1, tol=-1)
     with pytest.raises(ValueError, match="NaN"):
         claims.close("1", float("nan"), tol=1)
-    with pytest.raises(TypeError, match="real number"):
+    with pytest.raises(ValueError, match="infinite"):
+        claims.close("1", float("inf"), tol=1)
+    with pytest.raises(TypeError, match="value must be a finite number"):
+        claims.above("0.5", np.True_)
+    with pytest.raises(TypeError, match="value must be a finite number"):
         claims.close("1", "1", tol=1)
-    with pytest.raises(TypeError, match="real number"):
+    with pytest.raises(TypeError, match="value must be a finite number"):
         claims.close("1", True, tol=1)
 
 
