@@ -9,6 +9,11 @@ most 8; ``--check`` exits with status 1 if any cell's ratio exceeds it.
     python scripts/bench_proxies.py                 # best cell + 5 random cells
     python scripts/bench_proxies.py --cells 10 --repeats 5 --threads 1
     python scripts/bench_proxies.py --separately    # also: one call per proxy, nothing shared
+    python scripts/bench_proxies.py --grasp-gap     # also: how much scoring grasp moves the others
+
+``--grasp-gap`` adds, for each cell, the largest relative change of a proxy between a call
+with grasp and one without (``nascourse.proxies.grasp_gap``; float32 rounding, see
+``nascourse.proxies.score``) and the proxy that shows it.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import sys
 import numpy as np
 import torch
 
-from nascourse import bench, datasets
+from nascourse import bench, datasets, proxies
 from nascourse.nn import nb201_network
 from nascourse.proxies.timing import cost_ratio
 from nascourse.spaces import nb201
@@ -37,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--separately", action="store_true",
                         help="also time one call per proxy (no shared passes), for comparison")
+    parser.add_argument("--grasp-gap", action="store_true",
+                        help="also print how much scoring grasp in the same call moves the other proxies")
     parser.add_argument("--check", action="store_true", help=f"exit 1 if any cell's ratio > {BUDGET:g}")
     args = parser.parse_args(argv)
 
@@ -53,19 +60,24 @@ def main(argv: list[str] | None = None) -> int:
     print(f"torch {torch.__version__}, {args.threads} thread(s), batch {tuple(x.shape)}, "
           f"median of {args.repeats} runs; times in seconds")
     extra = f"  {'unshared':>8}" if args.separately else ""
+    extra += f"  {'grasp gap':>17}" if args.grasp_gap else ""
     print(f"{'cell':>6}  {'step cpu':>8}  {'proxies cpu':>11}  {'ratio cpu':>9}  {'ratio wall':>10}{extra}  arch")
     ratios, unshared = [], []
     for index in cells:
         torch.manual_seed(args.seed)
         net = nb201_network(nb201.Cell.from_index(index), C=16, N=5, num_classes=10)
         r = cost_ratio(net, x, y, repeats=args.repeats)
-        ratios.append(r["ratio_cpu"])
+        ratios.append(r.ratio_cpu)
         if args.separately:
-            unshared.append(cost_ratio(net, x, y, repeats=args.repeats, separately=True)["ratio_cpu"])
+            unshared.append(cost_ratio(net, x, y, repeats=args.repeats, separately=True).ratio_cpu)
         tag = "  (best on CIFAR-10)" if index == best else ""
         extra = f"  {unshared[-1]:8.2f}" if args.separately else ""
-        print(f"{index:>6}  {r['step_cpu']:8.2f}  {r['score_cpu']:11.2f}  {r['ratio_cpu']:9.2f}  "
-              f"{r['ratio_wall']:10.2f}{extra}  {nb201.Cell.from_index(index).to_str()}{tag}")
+        if args.grasp_gap:
+            gaps = proxies.grasp_gap(net, x, y)
+            worst = max(gaps, key=gaps.get)
+            extra += f"  {gaps[worst]:7.1e} {worst:>9}"
+        print(f"{index:>6}  {r.step_cpu:8.2f}  {r.score_cpu:11.2f}  {r.ratio_cpu:9.2f}  "
+              f"{r.ratio_wall:10.2f}{extra}  {nb201.Cell.from_index(index).to_str()}{tag}")
     median = statistics.median(ratios)
     print(f"cost of all 13 proxies / one forward+backward pass (CPU time): best cell {ratios[0]:.2f}, "
           f"median {median:.2f}, max {max(ratios):.2f}; budget {BUDGET:g}")

@@ -25,7 +25,7 @@ def nwot(p: Passes) -> float:
     Hamming distance), summed over all ReLUs, computed in train mode as in the paper. A
     network that gives different images different codes has a kernel far from singular.
     """
-    sign, logdet = np.linalg.slogdet(p.main["relu_kernel"])
+    sign, logdet = np.linalg.slogdet(p.main.relu_kernel)
     if sign <= 0:
         raise ProxyError("nwot: the ReLU code kernel is singular (two images share all their "
                          "activation patterns, e.g. a network whose output ignores its input)")

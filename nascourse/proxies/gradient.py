@@ -25,7 +25,7 @@ def snip(p: Passes) -> float:
     the proxy is the sum over all weights.
     """
     main = p.main
-    return sum((g * w).abs().sum().item() for w, g in zip(main["weights"], main["grads"]))
+    return sum((g * w).abs().sum().item() for w, g in zip(main.weights, main.grads))
 
 
 @proxy("grad_norm", needs=("gradients",), paper="abdelfattah2021zerocost", family="gradient",
@@ -33,7 +33,7 @@ def snip(p: Passes) -> float:
 def grad_norm(p: Passes) -> float:
     """Sum over layers of the Euclidean norm of the loss gradient, sum_l ||dL/dW_l||_2
     (the gradient-norm baseline of Abdelfattah et al., 2021)."""
-    return sum(g.norm().item() for g in p.main["grads"])
+    return sum(g.norm().item() for g in p.main.grads)
 
 
 @proxy("plain", needs=("gradients",), paper="abdelfattah2021zerocost", family="gradient",
@@ -43,7 +43,7 @@ def plain(p: Passes) -> float:
     al., 2021). Removing every weight changes the loss by about -sum(w * dL/dw) to first
     order, so plain is the negative of that change (chapter 05)."""
     main = p.main
-    return sum((g * w).sum().item() for w, g in zip(main["weights"], main["grads"]))
+    return sum((g * w).sum().item() for w, g in zip(main.weights, main.grads))
 
 
 @proxy("grasp", needs=("hessian",), paper="wang2020grasp", family="gradient", uses_labels=True)
@@ -55,7 +55,7 @@ def grasp(p: Passes) -> float:
     extra backward pass through the gradient. The proxy sums S over all weights.
     """
     main = p.main
-    return sum((-w * hg).sum().item() for w, hg in zip(main["weights"], main["hessian_grad"]))
+    return sum((-w * hg).sum().item() for w, hg in zip(main.weights, main.hessian_grad))
 
 
 @proxy("fisher", needs=("fisher",), paper="theis2018fisher", family="gradient", uses_labels=True)
@@ -67,4 +67,4 @@ def fisher(p: Passes) -> float:
     dL/da_nchw)^2 over the N images of the batch. The proxy is the sum over all channels
     of all layers.
     """
-    return float(sum(torch.sum(layer).item() for layer in p.main["fisher"]))
+    return float(sum(torch.sum(layer).item() for layer in p.main.fisher))

@@ -34,7 +34,7 @@ def jacov(p: Passes) -> float:
     falls quickly as eigenvalues approach zero, i.e. as images get similar Jacobians.
     Eigenvalues come from the symmetric solver and are clipped at 0 against rounding.
     """
-    eig = np.clip(np.linalg.eigvalsh(_correlations(p.main["jacobian"], "jacov")), 0.0, None)
+    eig = np.clip(np.linalg.eigvalsh(_correlations(p.main.jacobian, "jacov")), 0.0, None)
     return float(-np.sum(np.log(eig + K) + 1.0 / (eig + K)))
 
 
@@ -48,7 +48,7 @@ def epe_nas(p: Passes) -> float:
     divided by the number of images of class c and the score is
     sum_c sum_c' |E_c - E_c'| / (number of classes).
     """
-    jac, labels = p.main["jacobian"], p.targets.cpu().numpy()
+    jac, labels = p.main.jacobian, p.targets.cpu().numpy()
     classes = [c for c in np.unique(labels) if (labels == c).sum() >= 2]
     if not classes:
         raise ProxyError("epe_nas needs at least two images of one class in the batch")

@@ -13,7 +13,13 @@ The most expensive of these passes is grasp's Hessian-gradient product, a backwa
 through a backward pass. When it is needed, the shared pass runs in the default memory
 layout and with stride-1 average pooling computed as matrix products
 (:class:`WindowSumAvgPool2d`): on a CPU both make that double backward several times
-cheaper, and neither changes a value beyond rounding.
+cheaper. Neither changes a value beyond float32 rounding, but rounding is all it takes for
+the other proxies of the shared pass to move slightly depending on whether grasp is scored
+in the same call (:func:`nascourse.proxies.score` says by how much).
+
+The pass names are defined here once (:data:`PASSES`); a proxy declares the ones it reads
+(its ``needs``), and each pass returns a small typed result (:class:`MainPass`,
+:class:`SynflowPass`, :class:`ZenPass`).
 """
 
 from __future__ import annotations
@@ -22,12 +28,16 @@ import copy
 import math
 import weakref
 from collections import OrderedDict
+from dataclasses import dataclass
 from functools import cached_property
+from typing import Iterable, NamedTuple
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nascourse._checks import check_int, check_sequence, check_type
 from nascourse.nn.ops import count_parameters
 
 #: Layers whose weights the per-weight proxies score (as in the pruning literature).
@@ -37,11 +47,19 @@ NORMS = (nn.modules.batchnorm._BatchNorm,)
 #: Global pooling layers: zen reads the feature map that enters the last of them.
 GLOBAL_POOLS = (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d,
                 nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d)
-#: The pass names that share the forward pass on the real batch.
-MAIN_PASS = frozenset({"gradients", "hessian", "fisher", "jacobian", "relu_codes"})
+#: The passes read from the one forward pass on the real batch and the backward passes it
+#: feeds (:attr:`Passes.main`).
+MAIN_PASS: frozenset[str] = frozenset({"gradients", "hessian", "fisher", "jacobian", "relu_codes"})
+#: The passes that run on their own: each is the cached property of :class:`Passes` that
+#: bears its name ("flops" reads the shared pass instead when that runs anyway).
+OWN_PASSES: tuple[str, ...] = ("synflow", "zen", "flops", "weights")
+#: Every pass a proxy can ask for in its ``needs``.
+PASSES: tuple[str, ...] = (*sorted(MAIN_PASS), *OWN_PASSES)
 _HOOK_DICTS = ("_forward_hooks", "_forward_hooks_with_kwargs", "_forward_hooks_always_called",
                "_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_backward_hooks",
                "_backward_pre_hooks")
+#: The tensor types that hold class labels.
+LABEL_DTYPES = (torch.int64, torch.int32, torch.int16, torch.uint8, torch.int8)
 
 
 class ProxyError(ValueError):
@@ -146,19 +164,62 @@ def _device_dtype(net: nn.Module) -> tuple[torch.device, torch.dtype]:
     raise ValueError("the network has no parameters; zero-cost proxies score weights")
 
 
+def check_needs(needs: Iterable[str]) -> frozenset[str]:
+    """``needs`` (a collection of pass names from :data:`PASSES`) as a frozenset: a
+    TypeError for anything but a collection of strings, a ValueError naming unknown passes."""
+    check_type("needs", needs, (tuple, list, set, frozenset), "a collection of pass names")
+    names = frozenset(check_sequence("needs", sorted(needs, key=str), str, "pass name"))
+    unknown = names - set(PASSES)
+    if unknown:
+        raise ValueError(f"needs holds unknown passes {sorted(unknown)}; valid passes are {list(PASSES)}")
+    return names
+
+
+@dataclass(frozen=True)
+class MainPass:
+    """What the shared pass on the real batch computed (:attr:`Passes.main`).
+
+    Each optional field is filled only when a requested proxy needs it (the pass name in
+    brackets); the weights are those of the pass's private copy, equal to the caller's.
+    """
+
+    weights: list[torch.Tensor]                     # prunable weights, detached
+    num_outputs: int                                # class scores per image
+    flops: int | None = None                        # operations per image ("flops")
+    grads: list[torch.Tensor] | None = None         # dL/dW per weight ("gradients", "fisher", "hessian")
+    hessian_grad: list[torch.Tensor] | None = None  # H g per weight ("hessian")
+    fisher: list[torch.Tensor] | None = None        # channel saliencies per layer ("fisher")
+    jacobian: np.ndarray | None = None              # d sum(outputs) / d input, a row per image ("jacobian")
+    relu_kernel: np.ndarray | None = None           # the NASWOT kernel, batch x batch ("relu_codes")
+
+
+class SynflowPass(NamedTuple):
+    """What synflow's pass computed (:attr:`Passes.synflow`)."""
+
+    terms: list[torch.Tensor]   # theta * dR/dtheta for every prunable weight
+    flops: int | None           # operations of that pass, when nothing else counts them
+
+
+class ZenPass(NamedTuple):
+    """What zen's pass computed (:attr:`Passes.zen`)."""
+
+    gap: float        # mean over images of ||f(x) - f(x + 0.01 eps)||_F
+    log_std: float    # sum over BatchNorm layers of the log standard deviation
+
+
 class Passes:
     """The shared computations for one network and one batch, run lazily, each at most once.
 
-    ``needs`` is the set of pass names (:data:`nascourse.proxies.registry.PASSES`) that the
-    requested proxies read; the forward pass on the real batch records everything that any
-    of them needs. ``seed`` seeds zen's Gaussian weights and inputs.
+    ``needs`` is the set of pass names (:data:`PASSES`) that the requested proxies read;
+    the forward pass on the real batch records everything that any of them needs. ``seed``
+    seeds zen's Gaussian weights and inputs.
     """
 
     def __init__(self, net: nn.Module, inputs: torch.Tensor, targets: torch.Tensor | None,
-                 needs: frozenset[str] = MAIN_PASS, seed: int = 0):
-        if not isinstance(net, nn.Module):
-            raise TypeError(f"net must be a torch.nn.Module, got {type(net).__name__}")
-        self.net, self.needs, self.seed = net, frozenset(needs), seed
+                 needs: Iterable[str] = MAIN_PASS, seed: int = 0):
+        self.net = check_type("net", net, nn.Module, "a torch.nn.Module")
+        self.needs = check_needs(needs)
+        self.seed = check_int("seed", seed, minimum=0)
         self.device, self.dtype = _device_dtype(net)
         self.inputs = _check_inputs(inputs)
         self.targets = targets
@@ -167,6 +228,21 @@ class Passes:
             if len(self.inputs) < 2:
                 raise ValueError("data-dependent proxies compare images: give a batch of at "
                                  f"least 2 inputs, got {len(self.inputs)}")
+        # the shared pass's private copy once it is done with it (see copy_to_reinitialise)
+        self._finished_copy: nn.Module | None = None
+
+    def copy_to_reinitialise(self) -> nn.Module:
+        """A private copy of the network for a pass that redraws its weights (zen).
+
+        The shared pass on the real batch ends with a private copy that nothing reads any
+        more: its weights are still the caller's, but its BatchNorm running statistics
+        moved (it ran in train mode) and only the prunable weights require gradients. A
+        pass that overwrites every weight it uses and reads no earlier running statistic
+        may take that copy and save a deep copy of the network. This method hands it out
+        once; any other call (zen first or alone, or a second taker) gets a fresh copy.
+        """
+        net, self._finished_copy = self._finished_copy, None
+        return private_copy(self.net) if net is None else net
 
     # ------------------------------------------------------------ the caller's weights
     @cached_property
@@ -177,7 +253,7 @@ class Passes:
     @property
     def num_outputs(self) -> int:
         """Number of class scores the network returns."""
-        return self.main["num_outputs"]
+        return self.main.num_outputs
 
     @cached_property
     def num_params(self) -> int:
@@ -185,14 +261,9 @@ class Passes:
 
     # ------------------------------------------------------------ the shared real-batch pass
     @cached_property
-    def main(self) -> dict:
-        """One train-mode forward pass on the batch, then the backward passes it feeds.
-
-        Returns a dict with, depending on ``needs``: ``weights`` and ``grads`` (loss
-        gradients of the prunable weights), ``hessian_grad`` (H g), ``fisher`` (per-layer
-        channel saliencies), ``jacobian`` (d sum(outputs) / d inputs, one row per image)
-        and ``relu_kernel`` (the NASWOT kernel).
-        """
+    def main(self) -> MainPass:
+        """One train-mode forward pass on the batch, then the backward passes it feeds
+        (the fields of :class:`MainPass` that ``needs`` asks for)."""
         net = private_copy(self.net).train()
         layers = _scorable_layers(net)
         weights = [m.weight for m in layers]
@@ -221,30 +292,31 @@ class Passes:
         if int(targets.max()) >= logits.shape[1]:
             raise ValueError(f"targets go up to {int(targets.max())} but the network has only "
                              f"{logits.shape[1]} outputs")
-        out = {"weights": [w.detach() for w in weights], "num_outputs": logits.shape[1],
-               "flops": recorder.counter.total // len(x) if recorder.counter else None}
+        relu_kernel = jacobian = None
         if recorder.kernel is not None:
             if not recorder.relu_seen:
                 raise ProxyError("nwot reads the inputs of nn.ReLU modules, and this network has none")
-            out["relu_kernel"] = recorder.kernel.cpu().numpy()
+            relu_kernel = recorder.kernel.cpu().numpy()
         want_grads = bool(self.needs & {"gradients", "hessian", "fisher"})
         if "jacobian" in self.needs:
             (jac,) = torch.autograd.grad(logits.sum(), x, retain_graph=want_grads)
-            out["jacobian"] = jac.detach().flatten(1).double().cpu().numpy()
-        if want_grads:
-            out.update(_loss_backward(F.cross_entropy(logits, targets), weights, recorder.acts,
-                                      hessian="hessian" in self.needs))
-        # zen re-initialises every weight, so it may reuse this copy; it only runs forward,
-        # where the pooling kernels are the faster ones
-        self._spare = use_window_sums(net, on=False)
-        return out
+            jacobian = jac.detach().flatten(1).double().cpu().numpy()
+        loss = (_loss_backward(F.cross_entropy(logits, targets), weights, recorder.acts,
+                               hessian="hessian" in self.needs) if want_grads else LossGradients())
+        # done with the copy: leave it for copy_to_reinitialise, with torch's pooling
+        # kernels back (zen only runs forward, where they are the faster ones)
+        self._finished_copy = use_window_sums(net, on=False)
+        return MainPass(weights=[w.detach() for w in weights], num_outputs=logits.shape[1],
+                        flops=recorder.counter.total // len(x) if recorder.counter else None,
+                        grads=loss.grads, hessian_grad=loss.hessian_grad, fisher=loss.fisher,
+                        jacobian=jacobian, relu_kernel=relu_kernel)
 
     # ------------------------------------------------------------ data-independent passes
     @cached_property
-    def synflow(self) -> dict:
-        """``terms``: theta * dR/dtheta for every prunable weight, R = sum of the outputs of
-        the network with |theta| in float64, BatchNorm bypassed and an all-ones input (one
-        image); ``flops``: the operation count of that pass, when nothing else counts them."""
+    def synflow(self) -> SynflowPass:
+        """theta * dR/dtheta for every prunable weight, R = sum of the outputs of the network
+        with |theta| in float64, BatchNorm bypassed and an all-ones input (one image); and
+        the operation count of that pass, when nothing else counts them."""
         net = private_copy(self.net).double().eval()
         with torch.no_grad():
             for p in net.parameters():
@@ -258,19 +330,17 @@ class Passes:
         finally:
             for h in bypass + (counter.handles if counter else []):
                 h.remove()
-        if not isinstance(out, torch.Tensor):
-            raise TypeError(f"the network must return a tensor, got {type(out).__name__}")
+        check_type("the network's output", out, torch.Tensor, "a tensor")
         grads = torch.autograd.grad(out.sum(), weights, allow_unused=True)
         terms = [(w * g).detach() if g is not None else torch.zeros_like(w) for w, g in zip(weights, grads)]
-        return {"terms": terms, "flops": counter.total if counter else None}
+        return SynflowPass(terms, counter.total if counter else None)
 
     @cached_property
-    def zen(self) -> tuple[float, float]:
-        """(mean over images of ||f(x) - f(x + 0.01 eps)||_F, sum of log BN std) on a copy
-        with N(0, 1) weights and Gaussian inputs, in train mode (Zen-NAS, Lin et al. 2021)."""
+    def zen(self) -> ZenPass:
+        """Zen-NAS's two terms (Lin et al. 2021), measured on a copy with N(0, 1) weights and
+        Gaussian inputs, in train mode."""
         gen = torch.Generator().manual_seed(self.seed)
-        net = self.__dict__.pop("_spare", None)
-        net = (private_copy(self.net) if net is None else net).train()
+        net = self.copy_to_reinitialise().train()
         with torch.no_grad():
             for m in net.modules():
                 if isinstance(m, PRUNABLE):
@@ -290,16 +360,16 @@ class Passes:
             features, log_std = _zen_forward(net, x.to(self.device), record_std=True)
             features_mixed, _ = _zen_forward(net, mixed.to(self.device), record_std=False)
         gap = (features - features_mixed).flatten(1).norm(dim=1).mean().item()
-        return gap, log_std
+        return ZenPass(gap, log_std)
 
     @cached_property
     def flops(self) -> int:
         """Operations of one forward pass of one input, counted by torchstat's rules, read
         from a pass that runs anyway (the shared one, or synflow's) when there is one."""
         if self.needs & MAIN_PASS:
-            return self.main["flops"]
+            return self.main.flops
         if "synflow" in self.needs:
-            return self.synflow["flops"]
+            return self.synflow.flops
         net = private_copy(self.net).eval()
         counter = _FlopCounter(net)
         try:
@@ -313,9 +383,10 @@ class Passes:
 
 # ---------------------------------------------------------------- checks of the arguments
 def _check_inputs(inputs) -> torch.Tensor:
-    if not isinstance(inputs, torch.Tensor) or not inputs.is_floating_point():
-        raise TypeError(f"inputs must be a float tensor of shape (batch, ...), got "
-                        f"{type(inputs).__name__} {getattr(inputs, 'dtype', '')}")
+    what = "a float tensor of shape (batch, ...)"
+    check_type("inputs", inputs, torch.Tensor, what)
+    if not inputs.is_floating_point():
+        raise TypeError(f"inputs must be {what}, got a tensor of {inputs.dtype}")
     if inputs.dim() < 2:
         raise ValueError(f"inputs must have a batch dimension, got shape {tuple(inputs.shape)}")
     if len(inputs) == 0:
@@ -326,10 +397,10 @@ def _check_inputs(inputs) -> torch.Tensor:
 
 
 def _check_targets(targets, n: int) -> torch.Tensor:
-    if not isinstance(targets, torch.Tensor) or targets.dtype not in (torch.int64, torch.int32, torch.int16,
-                                                                      torch.uint8, torch.int8):
-        raise TypeError(f"targets must be an integer tensor of class labels, got "
-                        f"{type(targets).__name__} {getattr(targets, 'dtype', '')}")
+    what = "an integer tensor of class labels"
+    check_type("targets", targets, torch.Tensor, what)
+    if targets.dtype not in LABEL_DTYPES:
+        raise TypeError(f"targets must be {what}, got a tensor of {targets.dtype}")
     if targets.shape != (n,):
         raise ValueError(f"targets must have shape ({n},), one label per input; got {tuple(targets.shape)}")
     if int(targets.min()) < 0:
@@ -338,9 +409,10 @@ def _check_targets(targets, n: int) -> torch.Tensor:
 
 
 def _check_logits(logits, n: int) -> None:
-    if not isinstance(logits, torch.Tensor) or logits.dim() != 2 or len(logits) != n:
-        shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
-        raise ValueError(f"the network must return class scores of shape ({n}, classes), got {shape}")
+    what = f"class scores of shape ({n}, classes)"
+    check_type("the network's output", logits, torch.Tensor, f"a tensor of {what}")
+    if logits.dim() != 2 or len(logits) != n:
+        raise ValueError(f"the network must return {what}, got {tuple(logits.shape)}")
 
 
 # ---------------------------------------------------------------- pieces of the passes
@@ -389,23 +461,31 @@ class _Recorder:
         self._seen.clear()
 
 
+class LossGradients(NamedTuple):
+    """The backward passes of the loss (:func:`_loss_backward`); ``None`` where not asked for."""
+
+    grads: list[torch.Tensor] | None = None          # dL/dW per weight
+    fisher: list[torch.Tensor] | None = None         # channel saliencies per recorded layer
+    hessian_grad: list[torch.Tensor] | None = None   # H g per weight
+
+
 def _loss_backward(loss: torch.Tensor, weights: list[torch.Tensor], acts: list[torch.Tensor],
-                   hessian: bool) -> dict:
-    """Loss gradients of the weights (and of the recorded activations, for fisher); with
-    ``hessian``, also the Hessian-gradient product H g, by one more backward pass."""
+                   hessian: bool) -> LossGradients:
+    """Loss gradients of the weights (and of the recorded activations ``acts``, for fisher);
+    with ``hessian``, also the Hessian-gradient product H g, by one more backward pass."""
     grads = torch.autograd.grad(loss, weights + acts, create_graph=hessian, allow_unused=True)
     g_w = [g if g is not None else torch.zeros_like(w) for w, g in zip(weights, grads[:len(weights)])]
-    out = {"grads": [g.detach() for g in g_w]}
+    fisher = hessian_grad = None
     if acts:
-        out["fisher"] = [_channel_fisher(a.detach(), g.detach() if g is not None else torch.zeros_like(a))
-                         for a, g in zip(acts, grads[len(weights):])]
+        fisher = [_channel_fisher(a.detach(), g.detach() if g is not None else torch.zeros_like(a))
+                  for a, g in zip(acts, grads[len(weights):])]
     if hessian:
         z = sum((g.detach() * g).sum() for g in g_w if g.requires_grad)
         if not isinstance(z, torch.Tensor):
             raise ProxyError("grasp: the loss gradient does not depend on any weight")
         hg = torch.autograd.grad(z, weights, allow_unused=True)
-        out["hessian_grad"] = [h.detach() if h is not None else torch.zeros_like(w) for w, h in zip(weights, hg)]
-    return out
+        hessian_grad = [h.detach() if h is not None else torch.zeros_like(w) for w, h in zip(weights, hg)]
+    return LossGradients([g.detach() for g in g_w], fisher, hessian_grad)
 
 
 def _channel_fisher(act: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:

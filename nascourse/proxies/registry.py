@@ -2,9 +2,16 @@
 the function that computes it, the shared passes it reads, and the paper it comes from.
 
 A proxy is a small function ``f(passes) -> float`` of a :class:`~nascourse.proxies.passes.Passes`
-object, which runs the forward and backward passes that several proxies share. The
-decorator :func:`proxy` adds it to :data:`REGISTRY`; :func:`nascourse.proxies.score` looks
-names up there, asks for the union of the passes they need, and calls them.
+object, which runs the forward and backward passes that several proxies share. Adding one
+takes the function and one decorator line::
+
+    @proxy("my_proxy", needs=("gradients",), paper="key2024", family="gradient", uses_labels=True)
+    def my_proxy(p: Passes) -> float:          # its docstring's first line: the summary
+        return sum(g.abs().sum().item() for g in p.main.grads)
+
+The decorator adds a :class:`Proxy` record to :data:`REGISTRY` (a
+:class:`nascourse.registry.Registry`); :func:`nascourse.proxies.score` looks names up
+there, asks for the union of the passes they need (:data:`PASSES`), and calls them.
 """
 
 from __future__ import annotations
@@ -12,9 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-#: The passes a proxy can ask for (see :class:`nascourse.proxies.passes.Passes`).
-PASSES: tuple[str, ...] = ("gradients", "hessian", "fisher", "jacobian", "relu_codes",
-                           "synflow", "zen", "flops", "weights")
+from nascourse._checks import check_bool, check_type
+from nascourse.proxies.passes import PASSES, check_needs
+from nascourse.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -36,20 +43,22 @@ class Proxy:
 
 
 #: Proxy name -> :class:`Proxy`, filled by the :func:`proxy` decorator.
-REGISTRY: dict[str, Proxy] = {}
+REGISTRY: Registry[Proxy] = Registry("proxy")
 
 
 def proxy(name: str, *, needs: tuple[str, ...], paper: str, family: str, uses_images: bool = True,
           uses_labels: bool = False) -> Callable[[Callable[..., float]], Callable[..., float]]:
-    """Register the decorated function as proxy ``name`` (a duplicate name is an error)."""
-    unknown = set(needs) - set(PASSES)
-    if unknown:
-        raise ValueError(f"proxy {name!r} needs unknown passes {sorted(unknown)}; valid: {list(PASSES)}")
+    """Register the decorated function as proxy ``name`` (a duplicate name is an error);
+    ``needs`` names the passes it reads, from :data:`PASSES`."""
+    check_type("a proxy name", name, str)
+    check_type("paper", paper, str, "a BibTeX key (str)")
+    check_type("family", family, str)
+    record = dict(needs=check_needs(needs), paper=paper, family=family,
+                  uses_images=check_bool("uses_images", uses_images),
+                  uses_labels=check_bool("uses_labels", uses_labels))
 
     def register(fn: Callable[..., float]) -> Callable[..., float]:
-        if name in REGISTRY:
-            raise KeyError(f"a proxy named {name!r} is already registered")
-        REGISTRY[name] = Proxy(name, fn, frozenset(needs), paper, uses_images, uses_labels, family)
+        REGISTRY.add(name, Proxy(name=name, compute=fn, **record))
         return fn
 
     return register
@@ -57,8 +66,7 @@ def proxy(name: str, *, needs: tuple[str, ...], paper: str, family: str, uses_im
 
 def get(name: str) -> Proxy:
     """The registered proxy ``name``; a ValueError listing the valid names otherwise."""
-    if not isinstance(name, str):
-        raise TypeError(f"a proxy name must be a str, got {type(name).__name__} {name!r}")
-    if name not in REGISTRY:
-        raise ValueError(f"unknown proxy {name!r}; valid names are {sorted(REGISTRY)}")
-    return REGISTRY[name]
+    return REGISTRY.get(name)
+
+
+__all__ = ["PASSES", "REGISTRY", "Proxy", "get", "proxy"]

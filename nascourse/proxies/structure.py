@@ -23,7 +23,7 @@ def synflow(p: Passes) -> float:
     values reach 1e50 on NAS-Bench-201). The result is the raw sum; NAS-Bench-Suite-Zero
     stores its natural logarithm (see :func:`nascourse.proxies.table_units`).
     """
-    total = sum(t.abs().sum().item() for t in p.synflow["terms"])
+    total = sum(t.abs().sum().item() for t in p.synflow.terms)
     if not math.isfinite(total):
         raise ProxyError("synflow overflowed float64 for this network; its weights are too large "
                          "or it is too deep for the raw score")
