@@ -264,7 +264,7 @@ def test_zcp_looks_up_the_shipped_values():
 def test_encodings_reject_what_is_not_a_list_of_cells(fn):
     with pytest.raises(TypeError, match="sequence of nb201.Cell"):
         fn(ALL_CONV3)
-    with pytest.raises(TypeError, match="not an nb201.Cell"):
+    with pytest.raises(TypeError, match=r"cells\[1\] must be a nb201.Cell"):
         fn([ALL_CONV3, ALL_CONV3.to_str()])
 
 
@@ -279,7 +279,7 @@ def test_bad_feature_definitions_and_arguments_are_refused():
         features.graf([ALL_CONV3], features.GRAF_NB201[0])
     with pytest.raises(TypeError, match="ops must be a sequence"):
         features.graf_groups("skip_connect")
-    with pytest.raises(TypeError, match="small must be a bool"):
+    with pytest.raises(TypeError, match="small must be True or False"):
         features.graf_groups(nb201.OPS, small=1)
     with pytest.raises(ValueError, match="unknown operation"):
         features.graf_groups(("skip_connect", "conv3x3"))
@@ -298,7 +298,7 @@ def test_zcp_refuses_cells_without_proxies_and_unknown_proxies():
         features.zcp([ALL_CONV3, dead_end])
     with pytest.raises(ValueError, match="unknown proxies"):
         features.zcp([ALL_CONV3], proxies=["naswot"])
-    with pytest.raises(ValueError, match="unknown proxies"):
+    with pytest.raises(TypeError, match="proxies must be a sequence of proxy name"):
         features.zcp([ALL_CONV3], proxies="nwot")
     with pytest.raises(ValueError, match="unknown dataset"):
         features.zcp([ALL_CONV3], dataset="cifar100")

@@ -13,6 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
+from nascourse._checks import check_sequence
 from nascourse.spaces import nb201
 
 #: Node labels of the op-on-node graph: the cell input, the five operations, the output.
@@ -26,14 +27,8 @@ def op_id_matrix(cells: Sequence[nb201.Cell]) -> np.ndarray:
 
     Raises ``TypeError`` unless ``cells`` is a sequence (list, tuple, ...) of ``Cell``.
     """
-    if isinstance(cells, (nb201.Cell, str)) or not isinstance(cells, Sequence):
-        raise TypeError("cells must be a sequence of nb201.Cell (for one cell, pass [cell]); "
-                        f"got {type(cells).__name__}")
-    rows = []
-    for k, cell in enumerate(cells):
-        if not isinstance(cell, nb201.Cell):
-            raise TypeError(f"cells[{k}] is a {type(cell).__name__}, not an nb201.Cell")
-        rows.append(cell.op_ids())
+    cells = check_sequence("cells", cells, nb201.Cell, "nb201.Cell (for one cell, pass [cell])")
+    rows = [cell.op_ids() for cell in cells]
     return np.array(rows, dtype=np.int64).reshape(len(rows), len(nb201.EDGES))
 
 

@@ -54,6 +54,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from nascourse._checks import check_bool, check_sequence
 from nascourse.features.encodings import input_output_paths, op_id_matrix
 from nascourse.spaces import nb201
 
@@ -120,10 +121,8 @@ def graf_groups(ops: Sequence[str], small: bool = False) -> tuple[FeatureGroup, 
     With ``small=True``, the course's earlier set: the non-empty *proper* subsets and the
     intermediate-node mean degrees (:data:`SMALL_KINDS`), ``len(ops) + 6 * (2**len(ops) - 2)``.
     """
-    if isinstance(ops, str) or not isinstance(ops, Sequence):
-        raise TypeError(f"ops must be a sequence of operation names, got {type(ops).__name__}")
-    if not isinstance(small, bool):
-        raise TypeError(f"small must be a bool, got {type(small).__name__} {small!r}")
+    ops = check_sequence("ops", ops, str, "operation name")
+    small = check_bool("small", small)
     subsets = op_subsets(ops, proper=small)
     kinds = SMALL_KINDS if small else FULL_KINDS
     return (FeatureGroup("op_count", tuple((op,) for op in ops)),
@@ -207,12 +206,11 @@ def graf(cells: Sequence[nb201.Cell], groups: Sequence[FeatureGroup] = GRAF_NB20
     ``GRAF_NB201_SMALL`` for the course's earlier 185).
 
     The rows are labelled by ``index`` if given, else by the NAS-Bench-201 benchmark index
-    of each cell, so that the result joins with the tables of :mod:`nascourse.bench`. For
+    of each cell, so that the result joins with the tables of :mod:`nascourse.benchmarks`. For
     TransNAS-Bench-101 micro cells (:func:`tnb101_micro_cells`) pass
     ``groups=GRAF_TNB101_MICRO`` and that table's own index.
     """
-    if isinstance(groups, FeatureGroup) or not all(isinstance(g, FeatureGroup) for g in groups):
-        raise TypeError("groups must be a sequence of FeatureGroup, e.g. features.GRAF_NB201")
+    groups = check_sequence("groups", groups, FeatureGroup, "FeatureGroup (e.g. features.GRAF_NB201)")
     ids = op_id_matrix(cells)
     if index is not None and len(index) != len(ids):
         raise ValueError(f"index has {len(index)} labels for {len(ids)} cells")
@@ -240,11 +238,9 @@ def tnb101_micro_cells(nets: Sequence[str]) -> list[nb201.Cell]:
     ``Identity, Zero, ReLUConvBN3x3, ReLUConvBN1x1``, but writes the digits unchanged into
     the benchmark's string; parameter counts confirm 2 = 1x1 and 3 = 3x3 convolution.)
     """
-    if isinstance(nets, str) or not isinstance(nets, Sequence):
-        raise TypeError("nets must be a sequence of six-digit strings such as '013200'")
     cells = []
-    for net in nets:
-        if not isinstance(net, str) or len(net) != len(nb201.EDGES) or not set(net) <= set("0123"):
+    for net in check_sequence("nets", nets, str, "six-digit string such as '013200'"):
+        if len(net) != len(nb201.EDGES) or not set(net) <= set("0123"):
             raise ValueError(f"a TransNAS-Bench-101 micro code is six digits 0-3, got {net!r}")
         cells.append(nb201.Cell(tuple(TNB101_MICRO_OPS[int(d)] for d in net)))
     return cells

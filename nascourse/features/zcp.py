@@ -11,7 +11,8 @@ from typing import Sequence
 
 import pandas as pd
 
-from nascourse import bench
+from nascourse import benchmarks
+from nascourse._checks import check_sequence
 from nascourse.features.encodings import op_id_matrix
 from nascourse.spaces import nb201
 
@@ -20,17 +21,17 @@ def zcp(cells: Sequence[nb201.Cell], dataset: str = "cifar10",
         proxies: Sequence[str] | None = None) -> pd.DataFrame:
     """The shipped zero-cost proxies of ``cells`` on ``dataset`` ('cifar10' or
     'ImageNet16-120'): one row per cell, indexed by benchmark index, one column per proxy
-    (all 13 of :data:`bench.ZC_PROXIES` by default).
+    (all 13 of :data:`nascourse.benchmarks.ZC_PROXIES` by default).
 
     Only the 9,445 cells without unreachable operations have proxies; asking for another
     cell raises ``KeyError`` naming it.
     """
     op_id_matrix(cells)                               # type checks with a clear message
-    table = bench.load_zc_proxies(dataset)
-    names = list(bench.ZC_PROXIES if proxies is None else proxies)
-    unknown = sorted(set(names) - set(bench.ZC_PROXIES))
-    if unknown or isinstance(proxies, str):
-        raise ValueError(f"unknown proxies {unknown or proxies!r}; valid: {list(bench.ZC_PROXIES)}")
+    table = benchmarks.load_zc_proxies(dataset)
+    names = list(benchmarks.ZC_PROXIES if proxies is None else check_sequence("proxies", proxies, str, "proxy name"))
+    unknown = sorted(set(names) - set(benchmarks.ZC_PROXIES))
+    if unknown:
+        raise ValueError(f"unknown proxies {unknown}; valid: {list(benchmarks.ZC_PROXIES)}")
     index = [c.index for c in cells]
     missing = [i for i in index if i not in table.index]
     if missing:
