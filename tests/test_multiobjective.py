@@ -269,3 +269,11 @@ def test_penalty_and_mnasnet_scores():
     with pytest.raises(TypeError, match="history"):
         mo.best_feasible([], 1.0)
     assert mo.best_feasible(History(), 1.0) is None
+
+
+def test_table_front_and_optimal_hypervolume():
+    objective = mo.hardware_objective("eyeriss", "latency")
+    front = objective.table_front()
+    assert np.all(np.diff(front["latency"]) >= 0) and np.all(np.diff(front["accuracy"]) > 0)
+    history = mo.MO_STRATEGIES["random"](objective, 50, seed=0)
+    assert mo.hypervolume_trajectory(history, objective)[-1] <= objective.optimal_hypervolume() + 1e-9

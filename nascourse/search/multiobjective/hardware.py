@@ -25,6 +25,7 @@ import pandas as pd
 from nascourse import bench
 from nascourse._checks import check_choice, check_number, check_sequence, check_type
 from nascourse.search.base import History
+from nascourse.search.multiobjective.pareto import hypervolume, pareto_front
 from nascourse.search.objectives import BenchmarkObjective
 from nascourse.spaces import nb201
 
@@ -105,6 +106,19 @@ class HardwareObjective:
         low, high = values.min(axis=0), values.max(axis=0)
         span = high - low
         return np.array([low[0] - margin * span[0], high[1] + margin * span[1]])
+
+    def table_front(self) -> pd.DataFrame:
+        """The rows of :meth:`table` on the Pareto front of (accuracy, cost), sorted by
+        cost: the best any search can find."""
+        table = self.table()
+        front = table[pareto_front(table[list(self.names)].to_numpy(), self.maximize)]
+        return front.sort_values(list(self.names[::-1]))
+
+    def optimal_hypervolume(self, reference=None) -> float:
+        """The hypervolume of the whole table's front (against ``reference``, by default
+        :meth:`reference_point`): the ceiling of any search's hypervolume."""
+        reference = self.reference_point() if reference is None else reference
+        return hypervolume(self.table_front()[list(self.names)].to_numpy(), reference, self.maximize)
 
     def __getstate__(self):  # ship only the settings to worker processes
         return {k: v for k, v in self.__dict__.items() if k != "_cost"}
