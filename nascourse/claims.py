@@ -61,12 +61,15 @@ def _value(value: Any, name: str = "value") -> float:
 
 
 def _values(values: Any) -> np.ndarray:
-    if isinstance(values, (str, bytes)) or np.ndim(values) == 0:
-        return np.array([_value(values)])
     try:
-        array = np.asarray(values, dtype=float).ravel()
+        array = np.asarray(values)
+        kind = array.dtype.kind
+        array = array.astype(float).ravel()
     except (TypeError, ValueError) as error:
         raise TypeError(f"values must be a number or an array of numbers ({error})") from None
+    if kind in "bSU":                     # booleans and strings are no numbers to quote
+        raise TypeError(f"values must be a number or an array of numbers, got {kind!r} "
+                        f"(booleans or text): {values!r}")
     if array.size == 0:
         raise ValueError("values is empty: there is nothing to compare the prose with")
     if np.isnan(array).any():

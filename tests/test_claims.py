@@ -37,8 +37,11 @@ def test_close_passes_within_the_tolerance_and_names_quote_and_value_when_not():
         claims.close("1", float("nan"), tol=1)
     with pytest.raises(ValueError, match="infinite"):
         claims.close("1", float("inf"), tol=1)
-    with pytest.raises(TypeError, match="value must be a finite number"):
+    with pytest.raises(TypeError, match="array of numbers"):
         claims.above("0.5", np.True_)
+    with pytest.raises(TypeError, match="array of numbers"):
+        claims.below("1", ["0.5"])
+    assert claims.below("1", np.asarray(0.5)) and claims.above("0.5", [np.float32(0.6), 1])
     with pytest.raises(TypeError, match="value must be a finite number"):
         claims.close("1", "1", tol=1)
     with pytest.raises(TypeError, match="value must be a finite number"):
