@@ -277,3 +277,53 @@ def test_table_front_and_optimal_hypervolume():
     assert np.all(np.diff(front["latency"]) >= 0) and np.all(np.diff(front["accuracy"]) > 0)
     history = mo.MO_STRATEGIES["random"](objective, 50, seed=0)
     assert mo.hypervolume_trajectory(history, objective)[-1] <= objective.optimal_hypervolume() + 1e-9
+
+
+# ----- latency models ----------------------------------------------------------------------
+
+def test_lookup_table_recovers_an_additive_cost():
+    from nascourse.search.multiobjective.latency import LookupTable
+
+    rng = np.random.default_rng(0)
+    truth = rng.random((len(nb201.EDGES), len(nb201.OPS)))
+    truth[:, nb201.OPS.index("none")] = 0.0
+    cells = [nb201.Cell.from_index(int(i)) for i in rng.choice(nb201.NUM_CELLS, 300, replace=False)]
+    cost = np.array([2.0 + truth[np.arange(6), c.op_ids()].sum() for c in cells])
+    table = LookupTable().fit(cells, cost)
+    assert table.base_ == pytest.approx(2.0) and np.allclose(table.costs_.to_numpy(), truth)
+    other = [nb201.Cell.from_index(5), nb201.Cell.from_index(9000)]
+    assert np.allclose(table.predict(other), [2.0 + truth[np.arange(6), c.op_ids()].sum() for c in other])
+    with pytest.raises(ValueError, match="one value per cell"):
+        LookupTable().fit(cells, cost[:-1])
+    with pytest.raises(ValueError, match="not fitted"):
+        LookupTable().predict(other)
+    with pytest.raises(TypeError, match="cells"):
+        LookupTable().fit(["|none~0|"], [1.0])
+
+
+def test_expected_cost_numpy_and_torch_agree():
+    import torch
+
+    from nascourse.search.multiobjective.latency import expected_cost
+
+    rng = np.random.default_rng(1)
+    alpha, costs = rng.normal(size=(6, 5)), rng.random((6, 5))
+    weights = np.exp(alpha) / np.exp(alpha).sum(axis=1, keepdims=True)
+    assert expected_cost(alpha, costs, 1.0) == pytest.approx(1.0 + (weights * costs).sum())
+    a = torch.tensor(alpha, requires_grad=True)
+    value = expected_cost(a, costs, 1.0)
+    value.backward()
+    assert value.item() == pytest.approx(expected_cost(alpha, costs, 1.0)) and a.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="shape"):
+        expected_cost(alpha, costs[:, :4])
+
+
+def test_latency_models_table():
+    from nascourse.search.multiobjective.latency import latency_models
+
+    frame = latency_models(["fpga", "pixel3"], n_train=200, n_estimators=10, seed=0)
+    assert list(frame.index) == ["fpga", "pixel3"]
+    assert frame.loc["fpga", "table_r2"] > 0.99  # the FPGA latency is additive over operations
+    assert frame.loc["pixel3", "table_r2"] < 0.95 and frame.loc["pixel3", "forest_tau"] > 0.7
+    with pytest.raises(ValueError, match="unknown device"):
+        latency_models(["tpu"])

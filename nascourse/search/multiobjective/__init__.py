@@ -6,6 +6,10 @@
 - :mod:`~nascourse.search.multiobjective.hardware`: :func:`hardware_objective`, the
   (accuracy, latency or energy) objective of NAS-Bench-201 cells on the six HW-NAS-Bench
   devices, and :func:`objective_values` to read a search history as a matrix;
+- :mod:`~nascourse.search.multiobjective.latency`: is latency additive? An additive
+  :class:`LookupTable` fitted by least squares, :func:`latency_models` (table against a
+  GRAF forest per device) and :func:`expected_cost` (the table's differentiable form for
+  hardware-aware one-shot search);
 - :mod:`~nascourse.search.multiobjective.strategies`: multi-objective strategies
   (:data:`MO_STRATEGIES`: random search, multi-objective regularised evolution, NSGA-II
   through Optuna), constrained single-objective search (:data:`CONSTRAINED_STRATEGIES`:
@@ -24,6 +28,7 @@ A typical use::
 
 from nascourse.search.multiobjective.hardware import (DEVICE_METRICS, DEVICES, HardwareObjective,
                                                       hardware_objective, objective_values)
+from nascourse.search.multiobjective.latency import LookupTable, expected_cost, latency_models
 from nascourse.search.multiobjective.pareto import (crowding_distance, dominates, hypervolume,
                                                     hypervolume_contributions, non_dominated_sort,
                                                     pareto_front, to_minimisation)
@@ -35,8 +40,8 @@ from nascourse.search.multiobjective.strategies import (CONSTRAINED_STRATEGIES, 
                                                         rejection_search)
 
 __all__ = ["CONSTRAINED_STRATEGIES", "DEVICES", "DEVICE_METRICS", "FeasibleSpace", "HardwareObjective",
-           "MO_STRATEGIES", "MnasNetObjective", "PenaltyObjective", "best_feasible", "compare_hypervolume",
-           "crowding_distance", "dominates", "feasible_trajectory", "hardware_objective", "hypervolume",
-           "hypervolume_contributions", "hypervolume_trajectory", "mnasnet_reward", "mnasnet_search",
+           "LookupTable", "MO_STRATEGIES", "MnasNetObjective", "PenaltyObjective", "best_feasible", "compare_hypervolume",
+           "crowding_distance", "dominates", "expected_cost", "feasible_trajectory", "hardware_objective", "hypervolume",
+           "hypervolume_contributions", "hypervolume_trajectory", "latency_models", "mnasnet_reward", "mnasnet_search",
            "mo_regularized_evolution", "non_dominated_sort", "nsga2", "objective_values", "pareto_front",
            "penalty_search", "rejection_search", "to_minimisation"]
