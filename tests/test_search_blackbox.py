@@ -117,6 +117,8 @@ def test_acquisition_functions():
     assert search.acquisition("ucb", mean, std, 0, rng, kappa=2.0).tolist() == pytest.approx([1.2, 3.0, 2.2])
     with pytest.raises(ValueError, match="unknown acquisition 'max'"):
         search.acquisition("max", mean, std, 0, rng)
+    with pytest.raises(ValueError, match="kappa must be a non-negative finite number"):
+        search.acquisition("ucb", mean, std, 0, rng, kappa=-1.0)
 
 
 def test_successive_halving_and_hyperband_with_epochs_as_fidelity():
@@ -137,9 +139,10 @@ def test_successive_halving_and_hyperband_with_epochs_as_fidelity():
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
-    (dict(budget=0), ValueError, "at least 1"),
-    (dict(budget=-5), ValueError, "at least 1"),
-    (dict(budget=2.5), TypeError, "budget must be an int"),
+    (dict(budget=0), ValueError, "budget must be a positive int, got 0"),
+    (dict(budget=-5), ValueError, "budget must be a positive int, got -5"),
+    (dict(budget=2.5), TypeError, "budget must be a positive int, got float 2.5"),
+    (dict(budget=True), TypeError, "budget must be a positive int, got bool"),
     (dict(budget=10, seed="a"), TypeError, "seed"),
 ])
 def test_bad_budgets_and_seeds(kwargs, error, message):
@@ -148,19 +151,31 @@ def test_bad_budgets_and_seeds(kwargs, error, message):
 
 
 def test_bad_strategy_and_options():
-    with pytest.raises(ValueError, match=r"unknown strategy 'reinforce'; valid choices are \['random'"):
+    with pytest.raises(ValueError, match=r"unknown strategy 'reinforce'; valid names are \['random', 'evolution'"):
         search.get_strategy("reinforce")
-    with pytest.raises(ValueError, match="unknown surrogate 'mlp'"):
+    with pytest.raises(TypeError, match="a strategy name must be a str"):
+        search.get_strategy(3)
+    with pytest.raises(ValueError, match=r"unknown surrogate 'mlp'; valid names are \['forest', 'gp'\]"):
         search.bayesian_optimisation(conv_count, 10, surrogate="mlp")
+    with pytest.raises(ValueError, match="unknown acquisition 'max'"):
+        search.bayesian_optimisation(conv_count, 10, acquisition_function="max")
     with pytest.raises(ValueError, match="population_size"):
         search.regularized_evolution(conv_count, 10, population_size=0)
     with pytest.raises(TypeError, match="population_size"):
         search.regularized_evolution(conv_count, 10, population_size=True)   # a bool is not a size
     assert len(search.regularized_evolution(conv_count, 12, population_size=np.int64(4), seed=0)) == 12
-    with pytest.raises(ValueError, match="eta"):
+    with pytest.raises(ValueError, match="eta must be an int >= 2, got 1"):
         search.successive_halving(lambda c, e: 0.0, 9, 1, 9, eta=1)
-    with pytest.raises(ValueError, match="min_fidelity"):
+    with pytest.raises(TypeError, match="eta must be an int >= 2, got float 2.5"):
+        search.successive_halving(lambda c, e: 0.0, 9, 1, 9, eta=2.5)
+    with pytest.raises(TypeError, match="n_archs must be a positive int"):
+        search.successive_halving(lambda c, e: 0.0, 9.0, 1, 9)
+    with pytest.raises(ValueError, match="need min_fidelity <= max_fidelity, got 5 and 1"):
         search.hyperband(lambda c, e: 0.0, 5, 1)
+    with pytest.raises(ValueError, match="min_fidelity must be a positive finite number, got 0"):
+        search.hyperband(lambda c, e: 0.0, 0, 1)
+    with pytest.raises(TypeError, match="max_fidelity must be a positive finite number, got str"):
+        search.hyperband(lambda c, e: 0.0, 1, "9")
     with pytest.raises(ValueError, match="non-finite"):
         search.base._unpack(float("nan"))
 
@@ -185,15 +200,27 @@ def test_bo_refit_schedule_and_sequential_mode():
     assert len(h1) == 15 and h1.best().score >= 3
 
 
-def test_surrogates_predict_with_uncertainty():
+@pytest.mark.parametrize("name", search.SURROGATES)
+def test_surrogates_predict_with_uncertainty_as_scikit_learn_does(name):
     rng = np.random.default_rng(0)
     space = search.NB201Space()
     cells = [space.sample(rng) for _ in range(120)]
     X, y = space.encode(cells), np.array([conv_count(c) for c in cells])
-    for model in (search.GPSurrogate(), search.ForestSurrogate(random_state=0)):
-        mean, std = model.fit(X[:100], y[:100]).predict(X[100:])
-        assert mean.shape == std.shape == (20,) and (std >= 0).all()
-        assert np.corrcoef(mean, y[100:])[0, 1] > 0.8  # the count of 3x3 convolutions is easy to learn
+    model = search.SURROGATES[name](random_state=0).fit(X[:100], y[:100])
+    mean, std = model.predict(X[100:], return_std=True)
+    assert mean.shape == std.shape == (20,) and (std >= 0).all() and std.max() > 0
+    assert np.corrcoef(mean, y[100:])[0, 1] > 0.8  # the count of 3x3 convolutions is easy to learn
+    alone = model.predict(X[100:])  # without return_std: the means only, like GaussianProcessRegressor
+    assert isinstance(alone, np.ndarray) and np.array_equal(alone, mean)
+    with pytest.raises(TypeError, match="return_std must be True or False"):
+        model.predict(X[100:], return_std=1)
+
+
+def test_surrogates_registry():
+    assert search.SURROGATES.names == ["forest", "gp"]
+    assert search.SURROGATES["gp"] is search.GPSurrogate and search.SURROGATES["forest"] is search.ForestSurrogate
+    assert search.ACQUISITIONS.names == ["ei", "pi", "ucb", "ts"]
+    assert search.ACQUISITIONS["ei"] is search.blackbox.expected_improvement
 
 
 def test_hyperband_brackets():
@@ -233,7 +260,7 @@ def test_compare_is_independent_of_the_number_of_processes():
         experiments.compare(["random"], ["svhn"], budget=5)
     with pytest.raises(ValueError, match="unknown strategy 'reinforce'"):
         experiments.compare(["reinforce"], budget=5)
-    with pytest.raises(ValueError, match="budget must be at least 1"):
+    with pytest.raises(ValueError, match="budget must be a positive int, got 0"):
         experiments.compare(["random"], budget=0, seeds=[0])
     with pytest.raises(ValueError, match=r"options given for strategies that are not compared: \['bo'\]"):
         experiments.compare(["random"], budget=5, options={"bo": {}})
@@ -249,8 +276,10 @@ def test_mean_band_is_a_t_interval():
     assert mean.tolist() == [2.0, 5.0]
     expected = stats.t.interval(0.9, 2, loc=2.0, scale=stats.sem(values[:, 0]))
     assert (low[0], high[0]) == pytest.approx(expected)
-    with pytest.raises(ValueError, match="at least two rows"):
+    with pytest.raises(ValueError, match="values must have at least 2 rows, got 1"):
         experiments.mean_band(values[:1])
+    with pytest.raises(ValueError, match=r"level must be a number in \(0, 1\), got 1"):
+        experiments.mean_band(values, level=1)
 
 
 @pytest.mark.parametrize("name", QUERY_STRATEGIES)
@@ -258,3 +287,44 @@ def test_callback_sees_every_evaluation(name):
     seen = []
     h = search.get_strategy(name)(conv_count, 12, seed=0, callback=seen.append)
     assert seen == h.evaluations
+
+
+@pytest.fixture
+def strategies(monkeypatch):
+    """The strategy registry; entries that the test adds are dropped after it."""
+    monkeypatch.setattr(search.STRATEGIES, "_entries", dict(search.STRATEGIES._entries))
+    return search.STRATEGIES
+
+
+def test_a_new_strategy_is_one_function_registered_in_one_line(strategies):
+    """How to add a strategy: write one function with the shared signature and register it
+    with the decorator; get_strategy and experiments.compare then find it by name."""
+    from nascourse.search import experiments
+
+    @strategies.register("greedy")
+    def greedy(objective, budget, seed=0, space=None, executor=None, max_in_flight=None, callback=None):
+        """Mutate the best architecture so far (a random one until there is one)."""
+        rng, space = np.random.default_rng(seed), space or search.NB201Space()
+
+        def propose(history):
+            return space.mutate(history.best().arch, rng) if history.successful() else space.sample(rng)
+
+        return search.run(propose, objective, budget, executor, max_in_flight, callback)
+
+    assert search.get_strategy("greedy") is greedy and "greedy" in search.STRATEGIES.names
+    h = search.get_strategy("greedy")(conv_count, 40, seed=0)
+    assert len(h) == 40 and h.best().score >= 4
+    frame = experiments.compare(["greedy", "random"], seeds=range(2), budget=10)
+    assert list(frame.index.unique("strategy")) == ["greedy", "random"] and frame.notna().all().all()
+
+
+def test_evaluate_all_records_a_batch_in_order_with_its_failures():
+    cells = [nb201.random_cell(np.random.default_rng(s)) for s in range(12)]
+    flaky = Flaky()
+    for executor in (None, cf.ThreadPoolExecutor(3)):
+        history = search.History()
+        evaluations = search.evaluate_all(flaky, cells, history, executor)
+        assert evaluations == history.evaluations and [e.arch for e in evaluations] == cells
+        assert [e.ok for e in evaluations] == [sum(c.op_ids()) % 4 != 0 for c in cells]
+        if executor is not None:
+            executor.shutdown()

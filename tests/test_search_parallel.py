@@ -37,8 +37,10 @@ def test_simulated_failures_are_deterministic_and_never_kill_the_main_process(ob
     doomed = next(c for c in cells if failing.fails(c))
     with pytest.raises(RuntimeError, match="simulated failure"):
         failing(doomed)  # in the main process a kill becomes an exception
-    with pytest.raises(ValueError, match="rate"):
+    with pytest.raises(ValueError, match=r"rate must be a number in \[0, 1\], got 1.5"):
         search.SimulatedFailures(objective, rate=1.5)
+    with pytest.raises(TypeError, match="rate must be a number in"):
+        search.SimulatedFailures(objective, rate="0.1")
     with pytest.raises(ValueError, match="unknown mode 'explode'"):
         search.SimulatedFailures(objective, mode="explode")
 

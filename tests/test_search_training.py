@@ -76,7 +76,9 @@ def test_cifar_subset_at_a_reduced_size():
     (dict(epochs=0), "epochs must be a positive int"),
     (dict(C=0), "C must be a positive int"),
     (dict(n_valid=0), "n_valid must be a positive int"),
-    (dict(lr=-1.0), "lr must be a positive number"),
+    (dict(lr=-1.0), "lr must be a positive finite number, got -1.0"),
+    (dict(lr=float("inf")), "lr must be a positive finite number, got inf"),
+    (dict(seed=-1), "seed must be a non-negative int, got -1"),
     (dict(optimizer="lbfgs"), "unknown optimizer 'lbfgs'"),
     (dict(n_train=5000), "cannot take n_train=5000"),
 ])
@@ -86,9 +88,13 @@ def test_bad_settings(kwargs, message):
         objective(BEST)
 
 
-def test_rejects_what_is_not_a_cell():
-    with pytest.raises(TypeError, match="expected a nascourse.spaces.nb201.Cell"):
+def test_rejects_what_is_not_a_cell_and_settings_of_the_wrong_type():
+    with pytest.raises(TypeError, match="cell must be a nascourse.spaces.nb201.Cell or its string, got int 42"):
         tiny()(42)
+    with pytest.raises(TypeError, match="lr must be a positive finite number, got str '0.1'"):
+        tiny(lr="0.1")
+    with pytest.raises(TypeError, match="lr must be a positive finite number, got bool True"):
+        tiny(lr=True)
 
 
 def test_successive_halving_with_real_training():
@@ -107,3 +113,13 @@ def test_a_search_with_real_training_is_reproducible():
     a, b = (search.regularized_evolution(objective, 6, seed=1, population_size=3) for _ in range(2))
     assert [(e.arch, e.score) for e in a] == [(e.arch, e.score) for e in b]
     assert np.isfinite(a.best().score)
+
+
+def test_seeds_only_within_the_call_and_ignores_the_global_generator():
+    import torch
+
+    state = torch.get_rng_state()
+    first = tiny()(BEST)
+    assert torch.equal(torch.get_rng_state(), state)  # torch's global generator is left as it was
+    torch.rand(7)  # a different global state: the same run
+    assert tiny()(BEST)["score"] == first["score"]

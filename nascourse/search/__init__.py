@@ -11,7 +11,7 @@ supernet (DARTS, GDAS, random search with weight sharing, perturbation-based sel
 are in :mod:`nascourse.search.oneshot`.
 """
 
-from nascourse.search.base import Evaluation, History, NB201Space, executor_slots, run
+from nascourse.search.base import Evaluation, History, NB201Space, evaluate_all, executor_slots, run
 from nascourse.search.blackbox import (ACQUISITIONS, STRATEGIES, SURROGATES, ForestSurrogate, GPSurrogate,
                                        acquisition, bayesian_optimisation, get_strategy, hyperband,
                                        hyperband_brackets, local_search, random_search,
@@ -40,6 +40,6 @@ def __getattr__(name: str):
 
 __all__ = ["ACQUISITIONS", "STRATEGIES", "SURROGATES", "BenchmarkObjective", "DaskExecutor", "Evaluation", "ForestSurrogate",
            "GPSurrogate", "History", "NB201Space", "RestartingProcessPool", "SimulatedFailures",
-           "TrainingObjective", "acquisition", "bayesian_optimisation", "dask_executor", "executor_slots",
+           "TrainingObjective", "acquisition", "bayesian_optimisation", "dask_executor", "evaluate_all", "executor_slots",
            "get_strategy", "hyperband", "hyperband_brackets", "local_search", "random_search",
            "regularized_evolution", "run", "successive_halving", *ONESHOT_NAMES]

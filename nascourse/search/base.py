@@ -23,16 +23,7 @@ import numpy as np
 import pandas as pd
 
 from nascourse._checks import check_int
-from nascourse.rng import as_generator as as_rng
 from nascourse.spaces import nb201
-
-
-def check_budget(budget: int) -> int:
-    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)):
-        raise TypeError(f"budget must be an int number of evaluations, got {budget!r}")
-    if budget < 1:
-        raise ValueError(f"budget must be at least 1 evaluation, got {budget}")
-    return int(budget)
 
 
 @dataclass
@@ -186,6 +177,28 @@ def _reraise(exc: BaseException):
     raise exc
 
 
+def _submit(executor: cf.Executor, objective: Callable, arch: Any) -> Callable[[], tuple[Any, dict]]:
+    """Hand ``objective(arch)`` to ``executor``; returns what gives its outcome (the future's
+    ``result``, or, when the executor refuses the task, a call that raises its error)."""
+    try:
+        return executor.submit(_timed_call, objective, arch).result
+    except Exception as exc:  # e.g. a broken process pool: a failed evaluation, not a failed search
+        return functools.partial(_reraise, exc)
+
+
+def evaluate_all(objective: Callable, archs: list, history: History,
+                 executor: cf.Executor | None = None) -> list[Evaluation]:
+    """Evaluate every architecture of ``archs`` (all at once when an executor is given) and
+    append the evaluations to ``history`` in the order of ``archs``; returns them. A failed
+    evaluation is recorded with its error, as in :func:`run`. (For strategies that
+    evaluate a whole batch before deciding, such as a rung of successive halving.)"""
+    if executor is None:
+        calls = [functools.partial(_timed_call, objective, arch) for arch in archs]
+    else:
+        calls = [_submit(executor, objective, arch) for arch in archs]
+    return [_record(history, arch, call) for arch, call in zip(archs, calls)]
+
+
 def executor_slots(executor: cf.Executor) -> int:
     """How many evaluations ``executor`` runs at once: a pool's worker count, or the
     total threads of the workers of a Dask executor; 2 when it cannot tell."""
@@ -211,7 +224,7 @@ def run(propose: Proposer, objective: Callable, budget: int, executor: cf.Execut
     Failed evaluations (an exception in the objective, a lost worker, an executor that
     refuses the task) are recorded with ``score=None`` and count towards the budget.
     """
-    budget = check_budget(budget)
+    budget = check_int("budget", budget)
     history = History()
     if executor is None:
         while len(history) < budget:

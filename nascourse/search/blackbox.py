@@ -4,6 +4,19 @@ search, Bayesian optimisation, successive halving and Hyperband.
 Each strategy takes an objective (a callable from an architecture to a score to
 maximise, or to a dict with a ``'score'`` and extra information), a budget, a seed and
 optionally a ``concurrent.futures.Executor``, and returns a :class:`~nascourse.search.base.History`.
+
+The query-budget strategies are looked up by name in :data:`STRATEGIES` (a
+:class:`~nascourse.registry.Registry`), as are the surrogate models of Bayesian
+optimisation (:data:`SURROGATES`) and its acquisition functions (:data:`ACQUISITIONS`).
+A new strategy is one function with the shared signature, registered in one line::
+
+    @STRATEGIES.register("greedy")
+    def greedy(objective, budget, seed=0, space=None, executor=None, max_in_flight=None,
+               callback=None) -> History:
+        ...
+
+after which ``get_strategy("greedy")`` and :func:`nascourse.search.experiments.compare`
+find it (``tests/test_search_blackbox.py`` adds a toy one this way).
 The loops are written here; the surrogate models come from scikit-learn and the normal
 distribution of the acquisition functions from scipy (both imported where they are used,
 so that a worker process that only evaluates architectures does not load them).
@@ -20,12 +33,18 @@ from typing import Any, Callable
 
 import numpy as np
 
-from nascourse._checks import check_choice, check_int
-from nascourse.search.base import (Evaluation, History, NB201Space, SearchSpace, _record, _reraise,
-                                   _timed_call, as_rng, check_budget, run)
+from nascourse._checks import check_bool, check_int, check_number
+from nascourse.registry import Registry
+from nascourse.rng import as_generator as as_rng
+from nascourse.search.base import Evaluation, History, NB201Space, SearchSpace, evaluate_all, run
 
-ACQUISITIONS = ("ei", "pi", "ucb", "ts")
-SURROGATES = ("gp", "forest")
+#: The query-budget strategies, ``strategy(objective, budget, seed, ..., space, executor,
+#: max_in_flight, callback) -> History``: ``random``, ``evolution``, ``local``, ``bo``.
+STRATEGIES: Registry[Callable[..., History]] = Registry("strategy")
+#: Surrogate models of Bayesian optimisation (classes, made with ``random_state=seed``).
+SURROGATES: Registry[type] = Registry("surrogate")
+#: Acquisition functions, ``f(mean, std, best, rng, xi, kappa) -> values`` (higher is better).
+ACQUISITIONS: Registry[Callable[..., np.ndarray]] = Registry("acquisition")
 
 
 @functools.cache
@@ -44,6 +63,7 @@ def _space(space: SearchSpace | None) -> SearchSpace:
     return NB201Space() if space is None else space
 
 
+@STRATEGIES.register("random")
 def random_search(objective: Callable, budget: int, seed: int = 0, space: SearchSpace | None = None,
                   executor: cf.Executor | None = None, max_in_flight: int | None = None,
                   callback: Callable[[Evaluation], None] | None = None) -> History:
@@ -79,6 +99,7 @@ class _Evolution:
         return self.space.mutate(parent.arch, self.rng)
 
 
+@STRATEGIES.register("evolution")
 def regularized_evolution(objective: Callable, budget: int, seed: int = 0, population_size: int = 10,
                           sample_size: int = 3, space: SearchSpace | None = None,
                           executor: cf.Executor | None = None, max_in_flight: int | None = None,
@@ -116,6 +137,7 @@ class _LocalSearch:
         return self.queue.pop()
 
 
+@STRATEGIES.register("local")
 def local_search(objective: Callable, budget: int, seed: int = 0, space: SearchSpace | None = None,
                  executor: cf.Executor | None = None, max_in_flight: int | None = None,
                  callback: Callable[[Evaluation], None] | None = None) -> History:
@@ -124,31 +146,61 @@ def local_search(objective: Callable, budget: int, seed: int = 0, space: SearchS
     return run(_LocalSearch(_space(space), as_rng(seed)), objective, budget, executor, max_in_flight, callback)
 
 
-def acquisition(name: str, mean: np.ndarray, std: np.ndarray, best: float, rng: np.random.Generator,
-                xi: float = 0.01, kappa: float = 2.0) -> np.ndarray:
-    """Acquisition values (higher is better) for maximisation.
-
-    ``ei``: expected improvement, ``E[max(f - best - xi, 0)]``; ``pi``: probability of
-    improvement ``P(f > best + xi)``; ``ucb``: ``mean + kappa * std``; ``ts``: a Thompson
-    sample from the Gaussian ``N(mean, std^2)``.
-    """
+@ACQUISITIONS.register("ei")
+def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float, rng: np.random.Generator,
+                         xi: float, kappa: float) -> np.ndarray:
+    """Expected improvement, ``E[max(f - best - xi, 0)]`` for ``f ~ N(mean, std^2)``."""
     from scipy import stats  # imported here, so that worker processes that only train stay light
 
-    check_choice("acquisition", name, ACQUISITIONS)
-    std = np.maximum(std, 1e-9)
     z = (mean - best - xi) / std
-    if name == "ei":
-        return (mean - best - xi) * stats.norm.cdf(z) + std * stats.norm.pdf(z)
-    if name == "pi":
-        return stats.norm.cdf(z)
-    if name == "ucb":
-        return mean + kappa * std
+    return (mean - best - xi) * stats.norm.cdf(z) + std * stats.norm.pdf(z)
+
+
+@ACQUISITIONS.register("pi")
+def probability_of_improvement(mean: np.ndarray, std: np.ndarray, best: float, rng: np.random.Generator,
+                               xi: float, kappa: float) -> np.ndarray:
+    """Probability of improvement, ``P(f > best + xi)``."""
+    from scipy import stats
+
+    return stats.norm.cdf((mean - best - xi) / std)
+
+
+@ACQUISITIONS.register("ucb")
+def upper_confidence_bound(mean: np.ndarray, std: np.ndarray, best: float, rng: np.random.Generator,
+                           xi: float, kappa: float) -> np.ndarray:
+    """Upper confidence bound, ``mean + kappa * std``."""
+    return mean + kappa * std
+
+
+@ACQUISITIONS.register("ts")
+def thompson_sample(mean: np.ndarray, std: np.ndarray, best: float, rng: np.random.Generator,
+                    xi: float, kappa: float) -> np.ndarray:
+    """A Thompson sample from the Gaussian ``N(mean, std^2)`` of each candidate."""
     return rng.normal(mean, std)
 
 
+def acquisition(name: str, mean: np.ndarray, std: np.ndarray, best: float, rng: np.random.Generator,
+                xi: float = 0.01, kappa: float = 2.0) -> np.ndarray:
+    """Acquisition values (higher is better) for maximisation, by the name of an entry of
+    :data:`ACQUISITIONS`: ``ei`` (expected improvement, ``E[max(f - best - xi, 0)]``),
+    ``pi`` (probability of improvement ``P(f > best + xi)``), ``ucb`` (``mean + kappa *
+    std``) or ``ts`` (a Thompson sample from the Gaussian ``N(mean, std^2)``). Standard
+    deviations below 1e-9 count as 1e-9."""
+    function = ACQUISITIONS.get(name)
+    xi = check_number("xi", xi, minimum=None)
+    kappa = check_number("kappa", kappa)
+    return function(np.asarray(mean, dtype=float), np.maximum(std, 1e-9), best, rng, xi, kappa)
+
+
+@SURROGATES.register("forest")
 class ForestSurrogate:
     """A random forest (Breiman 2001) as a surrogate, as in SMAC: the mean over the trees
-    is the prediction and their spread the uncertainty."""
+    is the prediction and their spread the uncertainty.
+
+    Like every surrogate here it follows scikit-learn's convention for models with an
+    uncertainty (that of ``GaussianProcessRegressor``): ``fit(X, y)`` returns the model,
+    ``predict(X)`` the predicted means and ``predict(X, return_std=True)`` a tuple
+    ``(mean, std)``."""
 
     def __init__(self, n_estimators: int = 20, random_state: int = 0):
         self.n_estimators, self.random_state = n_estimators, random_state
@@ -160,12 +212,16 @@ class ForestSurrogate:
                                             random_state=self.random_state).fit(X, y)
         return self
 
-    def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def predict(self, X: np.ndarray, return_std: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """The mean over the trees for each row of ``X``; with ``return_std``, also the
+        standard deviation over the trees."""
         X32 = np.ascontiguousarray(X, dtype=np.float32)  # the trees' own input type: skips re-validation
         per_tree = np.stack([t.tree_.predict(X32).reshape(len(X32), -1)[:, 0] for t in self.model_.estimators_])
-        return per_tree.mean(axis=0), per_tree.std(axis=0)
+        mean, std = per_tree.mean(axis=0), per_tree.std(axis=0)
+        return (mean, std) if check_bool("return_std", return_std) else mean
 
 
+@SURROGATES.register("gp")
 class GPSurrogate:
     """A Gaussian process on one-hot encodings with the kernel
     ``k(a, b) = s^2 exp(-||x_a - x_b||^2 / (2 l^2)) = s^2 exp(-hamming(a, b) / l^2)`` plus
@@ -175,7 +231,8 @@ class GPSurrogate:
     (scikit-learn's optimiser); as that is the expensive part, they are re-tuned only when
     the data has grown by ``retune_growth`` since the last tuning, and no more once there
     are over ``retune_until`` points (by then they are well determined); in between they
-    are kept fixed, and a refit costs one Cholesky factorisation.
+    are kept fixed, and a refit costs one Cholesky factorisation. ``predict`` follows the
+    convention of :class:`ForestSurrogate` (scikit-learn's ``return_std``).
     """
 
     def __init__(self, retune_growth: float = 4.0, retune_until: int = 100, random_state: int = 0):
@@ -198,12 +255,10 @@ class GPSurrogate:
             self.kernel_, self.tuned_at_ = self.model_.kernel_, len(y)
         return self
 
-    def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return self.model_.predict(X, return_std=True)
-
-
-def _surrogate(name: str, seed: int):
-    return ForestSurrogate(random_state=seed) if name == "forest" else GPSurrogate(random_state=seed)
+    def predict(self, X: np.ndarray, return_std: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """The posterior mean for each row of ``X``; with ``return_std``, also the posterior
+        standard deviation."""
+        return self.model_.predict(X, return_std=check_bool("return_std", return_std))
 
 
 class _BayesOpt:
@@ -216,7 +271,7 @@ class _BayesOpt:
         self.space, self.rng = space, rng
         self.n_init, self.acq = n_init, acq
         self.n_candidates, self.refit_every = n_candidates, refit_every
-        self.model = _surrogate(surrogate, int(rng.integers(2**31)))
+        self.model = SURROGATES.get(surrogate)(random_state=int(rng.integers(2**31)))
         self.proposed: set = set()
         self.queue: list = []
         self.fitted_at = -1
@@ -241,7 +296,7 @@ class _BayesOpt:
             candidates = sorted(c for c in candidates if c not in self.proposed)  # no set order
             if not candidates:
                 return []
-            mean, std = self.model.predict(self.space.encode(candidates))
+            mean, std = self.model.predict(self.space.encode(candidates), return_std=True)
             values = acquisition(self.acq, mean, std, best, self.rng)
         order = np.argsort(-values, kind="stable")[:self.refit_every]
         return [candidates[i] for i in order]
@@ -259,6 +314,7 @@ class _BayesOpt:
         return arch
 
 
+@STRATEGIES.register("bo")
 def bayesian_optimisation(objective: Callable, budget: int, seed: int = 0, n_init: int = 10,
                           surrogate: str = "gp", acquisition_function: str = "ei",
                           n_candidates: int = 100, refit_every: int = 10, space: SearchSpace | None = None,
@@ -276,35 +332,12 @@ def bayesian_optimisation(objective: Callable, budget: int, seed: int = 0, n_ini
     last round are proposed, so each round proposes a batch of ``refit_every`` (BANANAS
     proposes ten per round). ``refit_every=1`` is classic sequential BO.
     """
-    check_choice("surrogate", surrogate, SURROGATES)
-    check_choice("acquisition", acquisition_function, ACQUISITIONS)
+    SURROGATES.get(surrogate), ACQUISITIONS.get(acquisition_function)  # unknown names fail here
     n_init, n_candidates, refit_every = (check_int(name, value) for name, value in
                                          (("n_init", n_init), ("n_candidates", n_candidates), ("refit_every", refit_every)))
     proposer = _BayesOpt(_space(space), as_rng(seed), n_init, surrogate, acquisition_function,
                          n_candidates, refit_every)
     return run(proposer, objective, budget, executor, max_in_flight, callback)
-
-
-def _evaluate_all(objective: Callable, jobs: list[tuple[Any, float]], history: History,
-                  executor: cf.Executor | None, extra: dict | None = None) -> list[Evaluation]:
-    """Evaluate (arch, fidelity) pairs, all at once when an executor is given, and record
-    them in job order with ``info['fidelity']`` (and ``extra``)."""
-    calls = []
-    for arch, fidelity in jobs:
-        task = functools.partial(_timed_call, _AtFidelity(objective, fidelity), arch)
-        if executor is None:
-            calls.append(task)
-            continue
-        try:
-            calls.append(executor.submit(task).result)
-        except Exception as exc:  # an executor that refuses work: a failed evaluation
-            calls.append(functools.partial(_reraise, exc))
-    out = []
-    for (arch, fidelity), call in zip(jobs, calls):
-        ev = _record(history, arch, call)
-        ev.info.update(fidelity=fidelity, **(extra or {}))
-        out.append(ev)
-    return out
 
 
 class _AtFidelity:
@@ -318,10 +351,11 @@ class _AtFidelity:
 
 
 def _check_fidelities(min_fidelity: float, max_fidelity: float, eta: int) -> None:
-    if isinstance(eta, bool) or not isinstance(eta, int) or eta < 2:
-        raise ValueError(f"eta must be an int of at least 2, got {eta!r}")
-    if not 0 < min_fidelity <= max_fidelity:
-        raise ValueError(f"need 0 < min_fidelity <= max_fidelity, got {min_fidelity} and {max_fidelity}")
+    check_int("eta", eta, minimum=2)
+    check_number("min_fidelity", min_fidelity, positive=True)
+    check_number("max_fidelity", max_fidelity, positive=True)
+    if min_fidelity > max_fidelity:
+        raise ValueError(f"need min_fidelity <= max_fidelity, got {min_fidelity} and {max_fidelity}")
 
 
 def successive_halving(objective: Callable, n_archs: int, min_fidelity: float, max_fidelity: float,
@@ -336,14 +370,16 @@ def successive_halving(objective: Callable, n_archs: int, min_fidelity: float, m
     recorded with ``info['fidelity']`` (and ``extra``); failures are dropped from the next
     rung. With an executor, the evaluations of a rung run in parallel.
     """
-    check_budget(n_archs)
+    check_int("n_archs", n_archs)
     _check_fidelities(min_fidelity, max_fidelity, eta)
     rng, space = as_rng(seed), _space(space)
     history = History() if history is None else history
     current = list(archs) if archs is not None else [space.sample(rng) for _ in range(n_archs)]
     fidelity = min_fidelity
     while current:
-        results = _evaluate_all(objective, [(a, fidelity) for a in current], history, executor, extra)
+        results = evaluate_all(_AtFidelity(objective, fidelity), current, history, executor)
+        for ev in results:
+            ev.info.update(fidelity=fidelity, **(extra or {}))
         ok = sorted((e for e in results if e.ok), key=lambda e: e.score, reverse=True)
         if fidelity >= max_fidelity or len(ok) <= 1:
             break
@@ -379,15 +415,7 @@ def hyperband(objective: Callable, min_fidelity: float, max_fidelity: float, eta
     return history
 
 
-STRATEGIES: dict[str, Callable[..., History]] = {
-    "random": random_search,
-    "evolution": regularized_evolution,
-    "local": local_search,
-    "bo": bayesian_optimisation,
-}
-
-
 def get_strategy(name: str) -> Callable[..., History]:
-    """A query-budget strategy by name (``random``, ``evolution``, ``local``, ``bo``)."""
-    check_choice("strategy", name, STRATEGIES)
-    return STRATEGIES[name]
+    """A query-budget strategy by name: one of :data:`STRATEGIES` (``random``,
+    ``evolution``, ``local``, ``bo``, and any registered later)."""
+    return STRATEGIES.get(name)

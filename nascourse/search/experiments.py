@@ -18,7 +18,8 @@ import pandas as pd
 from joblib import Parallel, delayed
 from scipy import stats
 
-from nascourse import bench
+from nascourse import benchmarks
+from nascourse._checks import check_array, check_fraction, check_int
 from nascourse.search.blackbox import get_strategy
 from nascourse.search.objectives import BenchmarkObjective
 
@@ -46,7 +47,8 @@ def compare(strategies: Iterable[str], datasets: Iterable[str] = ("cifar10",), s
     ``options`` maps a strategy name to extra keyword arguments. The table's ``attrs``
     record the CPU seconds each (dataset, strategy) took, summed over processes.
     """
-    strategies, datasets, seeds = list(strategies), [bench.check_dataset(d) for d in datasets], list(seeds)
+    strategies, datasets, seeds = list(strategies), [benchmarks.check_dataset(d) for d in datasets], list(seeds)
+    budget = check_int("budget", budget)
     options = dict(options or {})
     unknown = set(options) - set(strategies)
     if unknown:
@@ -73,7 +75,7 @@ def compare(strategies: Iterable[str], datasets: Iterable[str] = ("cifar10",), s
 
 def test_regret(frame: pd.DataFrame) -> pd.DataFrame:
     """Optimum test accuracy of the data set minus the incumbent's (same shape as ``frame``)."""
-    optimum = {d: float(bench.load_nb201(d)["test_acc"].max()) for d in frame.index.unique("dataset")}
+    optimum = {d: float(benchmarks.load_nb201(d)["test_acc"].max()) for d in frame.index.unique("dataset")}
     offset = np.array([optimum[d] for d in frame.index.get_level_values("dataset")])
     return (-frame).add(offset, axis=0)
 
@@ -81,11 +83,8 @@ def test_regret(frame: pd.DataFrame) -> pd.DataFrame:
 def mean_band(values: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean over the rows of ``values`` and a Student-t confidence interval for it
     (``level``, e.g. 0.95), column by column. Needs at least two rows."""
-    values = np.asarray(values, dtype=float)
-    if values.ndim != 2 or len(values) < 2:
-        raise ValueError(f"need a 2-D array with at least two rows (runs), got shape {values.shape}")
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level}")
+    values = check_array("values", values, ndim=2, finite=False, min_rows=2)
+    level = check_fraction("level", level, allow_zero=False, allow_one=False)
     mean = values.mean(axis=0)
     half = stats.t.ppf(0.5 + level / 2, len(values) - 1) * stats.sem(values, axis=0)
     return mean, mean - half, mean + half
@@ -110,7 +109,7 @@ def nb201_local_optima(values: np.ndarray) -> np.ndarray:
     in benchmark index order): every cell that differs on one edge has a lower value."""
     from nascourse.spaces import nb201
 
-    values = np.asarray(values, dtype=float)
+    values = check_array("values", values, finite=False)
     if values.shape != (nb201.NUM_CELLS,):
         raise ValueError(f"need one value per cell, shape ({nb201.NUM_CELLS},), got {values.shape}")
     n_ops, n_edges = len(nb201.OPS), len(nb201.EDGES)

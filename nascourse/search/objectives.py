@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from nascourse import bench
-from nascourse._checks import check_choice
+from nascourse import benchmarks
+from nascourse._checks import check_choice, check_type
 from nascourse.spaces import nb201
 
 SELECTIONS = ("auto", "val", "test")
@@ -27,7 +27,7 @@ class BenchmarkObjective:
     """
 
     def __init__(self, dataset: str = "cifar10", select_on: str = "auto"):
-        self.dataset = bench.check_dataset(dataset)
+        self.dataset = benchmarks.check_dataset(dataset)
         check_choice("select_on", select_on, SELECTIONS)
         has_val = dataset == "cifar10"
         if select_on == "val" and not has_val:
@@ -40,7 +40,7 @@ class BenchmarkObjective:
 
     @cached_property
     def _columns(self):
-        table = bench.load_nb201(self.dataset)
+        table = benchmarks.load_nb201(self.dataset)
         score = table["val_acc" if self.select_on == "val" else "test_acc"].to_numpy()
         return score, table["test_acc"].to_numpy()
 
@@ -50,8 +50,7 @@ class BenchmarkObjective:
         return float(self._columns[1].max())
 
     def __call__(self, cell: nb201.Cell) -> dict:
-        if not isinstance(cell, nb201.Cell):
-            raise TypeError(f"expected a nascourse.spaces.nb201.Cell, got {type(cell).__name__}")
+        check_type("cell", cell, nb201.Cell, "a nascourse.spaces.nb201.Cell")
         score, test = self._columns
         i = cell.index
         return {"score": float(score[i]), "test_acc": float(test[i])}

@@ -23,7 +23,7 @@ import multiprocessing
 import os
 from typing import Any, Callable, Iterator
 
-from nascourse._checks import check_choice, check_int
+from nascourse._checks import check_choice, check_fraction, check_int
 
 
 class DaskExecutor(cf.Executor):
@@ -154,8 +154,7 @@ class SimulatedFailures:
     MODES = ("raise", "kill")
 
     def __init__(self, objective: Callable, rate: float = 0.1, mode: str = "raise", seed: int = 0):
-        if not 0 <= rate <= 1:
-            raise ValueError(f"rate must be in [0, 1], got {rate}")
+        rate = check_fraction("rate", rate)
         check_choice("mode", mode, self.MODES)
         self.objective, self.rate, self.mode, self.seed = objective, rate, mode, seed
 

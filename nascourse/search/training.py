@@ -16,8 +16,9 @@ import time
 
 import torch
 
-from nascourse import datasets, train
-from nascourse._checks import check_choice, check_int
+from nascourse import image_data, train
+from nascourse._checks import check_choice, check_int, check_number, check_type
+from nascourse.devices import as_device
 from nascourse.nn import count_parameters, nb201_network
 from nascourse.spaces import nb201
 
@@ -26,12 +27,12 @@ DATASETS: tuple[str, ...] = ("digits", "cifar10-subset")
 
 @functools.lru_cache(maxsize=8)
 def _loaders(dataset: str, image_size: int | None, n_train: int | None, n_valid: int | None,
-             batch_size: int, seed: int) -> datasets.Loaders:
-    """The seeded loaders of :func:`nascourse.datasets.get_loaders`, made once per process;
+             batch_size: int, seed: int) -> image_data.Loaders:
+    """The seeded loaders of :func:`nascourse.image_data.get_loaders`, made once per process;
     the digits at their native 8x8 pixels unless ``image_size`` says otherwise."""
     if dataset == "digits" and image_size is None:
         image_size = 8
-    return datasets.get_loaders(dataset, batch_size, n_train, n_valid, seed, image_size=image_size)
+    return image_data.get_loaders(dataset, batch_size, n_train, n_valid, seed, image_size=image_size)
 
 
 class TrainingObjective:
@@ -45,7 +46,7 @@ class TrainingObjective:
     on. The network has ``C`` channels and ``N`` cells per stage. Every run starts from the
     same seed, so a cell always gets the same score (common random numbers for all cells).
     ``num_threads`` fixes torch's CPU threads during the run (then restores them);
-    ``device`` defaults to :func:`nascourse.train.default_device`.
+    ``device`` defaults to :func:`nascourse.devices.default_device`.
 
     Call it as ``objective(cell)`` or, for multi-fidelity methods, ``objective(cell, epochs)``.
     """
@@ -62,16 +63,15 @@ class TrainingObjective:
         self.batch_size = check_int("batch_size", batch_size)
         self.image_size = check_int("image_size", image_size, allow_none=True)
         self.num_threads = check_int("num_threads", num_threads, allow_none=True)
-        if not isinstance(lr, (int, float)) or isinstance(lr, bool) or lr <= 0:
-            raise ValueError(f"lr must be a positive number, got {lr!r}")
+        self.lr = check_number("lr", lr, positive=True)
         check_choice("optimizer", optimizer, train.OPTIMIZERS)
-        self.lr, self.optimizer, self.seed, self.device = float(lr), optimizer, int(seed), device
+        self.optimizer, self.seed, self.device = optimizer, check_int("seed", seed, minimum=0), device
 
     @property
     def num_classes(self) -> int:
         return 10
 
-    def loaders(self) -> datasets.Loaders:
+    def loaders(self) -> image_data.Loaders:
         """The (cached) training, validation and test loaders of this objective."""
         return _loaders(self.dataset, self.image_size, self.n_train, self.n_valid, self.batch_size, self.seed)
 
@@ -84,24 +84,25 @@ class TrainingObjective:
 
     def __call__(self, cell: nb201.Cell | str, epochs: int | float | None = None) -> dict:
         cell = nb201.Cell.from_str(cell) if isinstance(cell, str) else cell
-        if not isinstance(cell, nb201.Cell):
-            raise TypeError(f"expected a nascourse.spaces.nb201.Cell or its string, got {type(cell).__name__}")
+        check_type("cell", cell, nb201.Cell, "a nascourse.spaces.nb201.Cell or its string")
         if isinstance(epochs, float) and epochs.is_integer():
             epochs = int(epochs)  # fidelities computed as eta**-s * max come out as floats
         epochs = self.epochs if epochs is None else check_int("epochs", epochs)
-        device = train.as_device(self.device)
+        device = as_device(self.device)
         threads = torch.get_num_threads()
         cpu = time.thread_time()
         try:
             if self.num_threads is not None:
                 torch.set_num_threads(self.num_threads)
             loaders = self.loaders()
-            torch.manual_seed(self.seed)
-            net = nb201_network(cell, C=self.C, N=self.N, num_classes=self.num_classes)
-            log = train.train(net, loaders.train, epochs=epochs, lr=self.lr, optimizer=self.optimizer,
-                              device=device, seed=self.seed, progress=False)
-            _, valid_acc = train.evaluate(net, loaders.valid, device)
-            _, test_acc = train.evaluate(net, loaders.test, device)
+            # seeded runs that leave torch's global generators as they found them
+            with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+                torch.manual_seed(self.seed)
+                net = nb201_network(cell, C=self.C, N=self.N, num_classes=self.num_classes)
+                log = train.train(net, loaders.train, epochs=epochs, lr=self.lr, optimizer=self.optimizer,
+                                  device=device, seed=self.seed, progress=False)
+                _, valid_acc = train.evaluate(net, loaders.valid, device)
+                _, test_acc = train.evaluate(net, loaders.test, device)
         finally:
             torch.set_num_threads(threads)
         return {"score": 100 * valid_acc, "test_acc": 100 * test_acc, "train_loss": log[-1]["train_loss"],
