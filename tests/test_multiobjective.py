@@ -327,3 +327,18 @@ def test_latency_models_table():
     assert frame.loc["pixel3", "table_r2"] < 0.95 and frame.loc["pixel3", "forest_tau"] > 0.7
     with pytest.raises(ValueError, match="unknown device"):
         latency_models(["tpu"])
+
+
+def test_front_staircase_encloses_the_hypervolume():
+    for Y, maximize in random_sets(seed=2, count=40):
+        Y = Y[:, :2]
+        maximize = maximize[:2]
+        reference = np.where(maximize, Y.min(axis=0) - 0.5, Y.max(axis=0) + 0.5)
+        x, y = mo.front_staircase(Y, maximize, reference)
+        X, Z = np.append(x, reference[0]), np.append(y, reference[1])  # close at the reference corner
+        area = 0.5 * abs(np.dot(X, np.roll(Z, 1)) - np.dot(Z, np.roll(X, 1)))
+        assert area == pytest.approx(mo.hypervolume(Y, reference, maximize), rel=1e-9, abs=1e-12)
+        x, y = mo.front_staircase(Y, maximize)
+        assert len(x) == len(y) == 2 * mo.pareto_front(Y, maximize, keep_duplicates=False).sum() - 1
+    with pytest.raises(ValueError, match="two objective columns"):
+        mo.front_staircase(np.zeros((3, 3)))

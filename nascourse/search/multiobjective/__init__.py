@@ -29,7 +29,7 @@ A typical use::
 from nascourse.search.multiobjective.hardware import (DEVICE_METRICS, DEVICES, HardwareObjective,
                                                       hardware_objective, objective_values)
 from nascourse.search.multiobjective.latency import LookupTable, expected_cost, latency_models
-from nascourse.search.multiobjective.pareto import (crowding_distance, dominates, hypervolume,
+from nascourse.search.multiobjective.pareto import (crowding_distance, dominates, front_staircase, hypervolume,
                                                     hypervolume_contributions, non_dominated_sort,
                                                     pareto_front, to_minimisation)
 from nascourse.search.multiobjective.strategies import (CONSTRAINED_STRATEGIES, MO_STRATEGIES, FeasibleSpace,
@@ -41,7 +41,7 @@ from nascourse.search.multiobjective.strategies import (CONSTRAINED_STRATEGIES, 
 
 __all__ = ["CONSTRAINED_STRATEGIES", "DEVICES", "DEVICE_METRICS", "FeasibleSpace", "HardwareObjective",
            "LookupTable", "MO_STRATEGIES", "MnasNetObjective", "PenaltyObjective", "best_feasible", "compare_hypervolume",
-           "crowding_distance", "dominates", "expected_cost", "feasible_trajectory", "hardware_objective", "hypervolume",
+           "crowding_distance", "dominates", "expected_cost", "feasible_trajectory", "front_staircase", "hardware_objective", "hypervolume",
            "hypervolume_contributions", "hypervolume_trajectory", "latency_models", "mnasnet_reward", "mnasnet_search",
            "mo_regularized_evolution", "non_dominated_sort", "nsga2", "objective_values", "pareto_front",
            "penalty_search", "rejection_search", "to_minimisation"]

@@ -36,7 +36,7 @@ import numpy as np
 
 from nascourse._checks import check_array, check_bool, check_sequence
 
-__all__ = ["crowding_distance", "dominates", "hypervolume", "hypervolume_contributions",
+__all__ = ["crowding_distance", "dominates", "front_staircase", "hypervolume", "hypervolume_contributions",
            "non_dominated_sort", "pareto_front", "to_minimisation"]
 
 
@@ -270,3 +270,29 @@ def hypervolume_contributions(points, reference, maximize: bool | Sequence[bool]
             continue
         out[idx[j]] = total - _hv_minimise(np.delete(W, j, axis=0), rz)
     return out
+
+
+def front_staircase(points, maximize: bool | Sequence[bool] = False,
+                    reference=None) -> tuple[np.ndarray, np.ndarray]:
+    """The boundary of the region that two-objective ``points`` dominate, as ``(x, y)``
+    coordinates for ``ax.plot(x, y)``: the front's points joined by horizontal and
+    vertical steps, in the points' own units and directions. With ``reference``, the
+    path starts and ends on the reference point's lines, so it encloses exactly the area
+    :func:`hypervolume` measures."""
+    P = _check_points("points", points)
+    if P.shape[1] != 2:
+        raise ValueError(f"points must have two objective columns for a staircase, got shape {P.shape}")
+    flags = _check_maximize(maximize, 2)
+    sign = np.where(flags, -1.0, 1.0)
+    if reference is not None:
+        Z, rz = _hv_inputs(P, reference, flags, False)
+    else:
+        Z, rz = P * sign, None
+    U = np.unique(Z, axis=0)
+    F = U[_front_of_unique(U)]  # first objective increasing, second decreasing
+    x = np.repeat(F[:, 0], 2)[1:]
+    y = np.repeat(F[:, 1], 2)[:-1]
+    if rz is not None:
+        x = np.concatenate([[F[0, 0]], x, [rz[0]]])
+        y = np.concatenate([[rz[1]], y, [F[-1, 1]]])
+    return x * sign[0], y * sign[1]
