@@ -83,3 +83,15 @@ def test_gcn_seeds_only_its_own_generator():
     again = GCNRegressor(**TINY_GCN, random_state=3).fit(X, y).predict(X)
     np.testing.assert_array_equal(first, again)
     assert len(copies) == 2 and not np.allclose(copies[0].predict(X), copies[1].predict(X))
+
+
+def test_unseeded_gcn_draws_fresh_entropy_not_numpy_global_state():
+    """``random_state=None`` gives a fresh seed from the operating system, as scikit-learn
+    intends, without drawing from numpy's global generator (scikit-learn's own
+    ``check_random_state(None)`` would)."""
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(30, 3)), rng.normal(size=30)
+    numpy_state = np.random.get_state()
+    a = GCNRegressor(**{**TINY_GCN, "min_steps": 5}).fit(X, y).predict(X)
+    b = GCNRegressor(**{**TINY_GCN, "min_steps": 5}).fit(X, y).predict(X)
+    assert np.array_equal(np.random.get_state()[1], numpy_state[1]) and not np.allclose(a, b)

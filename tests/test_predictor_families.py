@@ -11,6 +11,7 @@ from threadpoolctl import threadpool_info
 
 from nascourse.predictors import experiments, families
 from nascourse.predictors.families import FAMILIES, BestProxy, Family, compare
+from nascourse.registry import Registry
 from scripts import predictor_families as script
 
 
@@ -39,8 +40,9 @@ def toy(monkeypatch):
     n = 60
     rows = np.arange(n, dtype=float)[:, None]
     encodings = {"one-hot": np.hstack([rows, rows ** 2]), "GRAF": np.hstack([rows, -rows])}
-    fams = {"a": Family("one-hot", "recorder", lambda seed: _Recorder("a")),
-            "b": Family("GRAF", "recorder", lambda seed: _Recorder("b"))}
+    fams = Registry("predictor family")
+    fams.add("a", Family("one-hot", "recorder", lambda seed: _Recorder("a")))
+    fams.add("b", Family("GRAF", "recorder", lambda seed: _Recorder("b")))
     monkeypatch.setattr(families, "FAMILIES", fams)
     _Recorder.seen = []
     y = np.random.default_rng(0).normal(size=n)

@@ -1,5 +1,4 @@
-"""Tests of nascourse.predictors: scikit-learn conventions (check_estimator), the Neural
-Predictor's training loop, side-by-side fitting, the two-stage predictor, the metrics and
+"""Tests of nascourse.predictors: the model registry, the Neural Predictor's training loop, side-by-side fitting, the two-stage predictor, the metrics and
 the experiment helpers, and bad input."""
 
 import math
@@ -10,22 +9,23 @@ import pytest
 import torch
 from scipy import stats
 from sklearn.base import clone
-from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.dummy import DummyRegressor
+from sklearn.ensemble import RandomForestRegressor
 from sklearn.exceptions import NotFittedError
-from sklearn.utils.estimator_checks import check_estimator
 
 from nascourse import bench, features
-from nascourse.predictors import (MODELS, GCNClassifier, GCNRegressor, TwoStagePredictor, experiments,
-                                  make_model, metrics)
+from nascourse.predictors import (MODELS, FitsMany, GCNClassifier, GCNRegressor, TwoStagePredictor,
+                                  experiments, make_model, metrics)
 from nascourse.spaces import nb201
+from nascourse.registry import Registry
 import nascourse.predictors.gcn as gcn_module
+import nascourse.predictors.models as models_module
 
 pytestmark = [pytest.mark.usefixtures("one_torch_thread"),
               pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")]
 
-# A few optimiser steps suffice for the interface checks; learning is tested on NB201 below.
+# A few optimiser steps suffice for the argument checks; learning is tested on NB201 below.
 TINY = dict(n_nodes=1, epochs=2, min_steps=4)
-NOT_TRAINED_ENOUGH = "a graph network after four steps on generic data; learning is tested on NB201"
 
 
 @pytest.fixture(scope="module")
@@ -35,23 +35,57 @@ def nb201_data():
     return features.graph_rows(cells), zc["val_acc"].to_numpy(), zc
 
 
-# ----- scikit-learn conventions ---------------------------------------------------------------
-
-@pytest.mark.parametrize("estimator, expected", [
-    (GCNRegressor(**TINY), {"check_regressors_train": NOT_TRAINED_ENOUGH}),
-    (GCNClassifier(**TINY), {"check_classifiers_train": NOT_TRAINED_ENOUGH}),
-    (TwoStagePredictor(RandomForestClassifier(n_estimators=5), RandomForestRegressor(n_estimators=5)), {}),
-], ids=["GCNRegressor", "GCNClassifier", "TwoStagePredictor"])
-def test_estimators_follow_scikit_learn_conventions(estimator, expected):
-    check_estimator(estimator, expected_failed_checks=expected)
-
+# ----- the model registry (scikit-learn's checks are in test_estimators.py) --------------------
 
 def test_model_factories_build_fresh_seeded_estimators():
+    assert MODELS.names == ["random_forest", "gradient_boosting", "mlp", "gcn"]
     for name in MODELS:
         a, b = make_model(name, random_state=3), make_model(name, random_state=3)
         assert a is not b and repr(a) == repr(b) and repr(clone(a)) == repr(a)
-    with pytest.raises(ValueError, match="unknown model"):
+        assert repr(make_model(name, random_state=4)) != repr(a)
+    for old, new in (("random forest", "random_forest"), ("boosting", "gradient_boosting"), ("MLP", "mlp"),
+                     ("GCN", "gcn")):                                  # the old names stay as aliases
+        assert repr(make_model(old, 1)) == repr(make_model(new, 1)) and old not in MODELS.names
+    assert make_model("random_forest", 0, n_estimators=7).n_estimators == 7
+    with pytest.raises(ValueError, match="unknown model 'svm'; valid names are"):
         make_model("svm")
+    with pytest.raises(TypeError, match="model name"):
+        make_model(3)
+
+
+def test_a_new_model_is_one_function_and_one_registration_line(monkeypatch):
+    scratch = Registry("model")                          # a copy, so that the real registry stays as it was
+    for name in MODELS:
+        scratch.add(name, MODELS[name])
+    monkeypatch.setattr(models_module, "MODELS", scratch)
+
+    @models_module.MODELS.register("mean", aliases=("average",))
+    def mean_model(random_state: int = 0, strategy: str = "mean"):
+        return DummyRegressor(strategy=strategy)
+
+    X, y = np.arange(12.0).reshape(6, 2), np.arange(6.0)
+    assert "mean" in scratch.names and "average" not in scratch.names
+    np.testing.assert_allclose(make_model("mean", 0).fit(X, y).predict(X[:2]), [2.5, 2.5])
+    assert make_model("average", 0, strategy="median").fit(X, y).predict(X[:1])[0] == 2.5
+    rows = experiments.learning_curve({"table": X}, y, {"mean": lambda s: make_model("mean", s)}, sizes=[3],
+                                      seeds=[0])
+    assert list(rows.model) == ["mean"]
+    with pytest.raises(ValueError, match="already registered"):
+        scratch.add("mean", mean_model)
+
+
+def test_fit_many_is_a_declared_protocol():
+    assert isinstance(GCNRegressor(), FitsMany) and isinstance(GCNClassifier(), FitsMany)
+    assert isinstance(TwoStagePredictor(), FitsMany)
+    assert not isinstance(make_model("random_forest"), FitsMany)
+
+    class Undeclared(DummyRegressor):                   # a fit_many alone is not the protocol
+        def fit_many(self, *args):
+            raise AssertionError("experiments must not call an undeclared fit_many")
+
+    X, y = np.arange(20.0).reshape(10, 2), np.arange(10.0)
+    rows = experiments.learning_curve({"t": X}, y, {"u": lambda s: Undeclared()}, sizes=[4], seeds=[0, 1])
+    assert len(rows) == 2
 
 
 # ----- the Neural Predictor -------------------------------------------------------------------
@@ -220,7 +254,7 @@ def test_splits_are_nested_disjoint_and_complete():
 def test_learning_curve_fits_every_combination_and_batches_the_gcn(nb201_data):
     X, y, zc = nb201_data
     encodings = {"zcp": zc[list(bench.ZC_PROXIES)], "graph": X}
-    models = {"random forest": lambda s: make_model("random forest", s, n_estimators=10),
+    models = {"random forest": lambda s: make_model("random_forest", s, n_estimators=10),
               "GCN": lambda s: GCNRegressor(random_state=s, min_steps=10, epochs=1)}
     combos = [("zcp", "random forest"), ("graph", "GCN")]
     out = experiments.learning_curve(encodings, y, models, sizes=[20, 40], seeds=[0, 1], combos=combos, n_jobs=2)
@@ -238,11 +272,11 @@ def test_search_with_predictor_picks_the_best_evaluated_cell(nb201_data):
     _, y, zc = nb201_data
     X = zc[list(bench.ZC_PROXIES)]
     test_acc = bench.load_nb201("cifar10").loc[zc.index, "test_acc"].to_numpy()
-    runs = experiments.search_with_predictor(X, y, test_acc, lambda s: make_model("random forest", s),
+    runs = experiments.search_with_predictor(X, y, test_acc, lambda s: make_model("random_forest", s),
                                              n_train=30, k=20, seeds=[0, 1, 2])
     assert list(runs.seed) == [0, 1, 2] and (runs.k == 20).all()
     assert np.allclose(runs.report_value, test_acc[runs.pick]) and np.allclose(runs.select_value, y[runs.pick])
-    baseline = experiments.random_search(y, test_acc, budget=50, seeds=[0, 1, 2])
+    baseline = experiments.best_of_random(y, test_acc, budget=50, seeds=[0, 1, 2])
     assert runs.select_value.mean() > baseline.select_value.mean()
     assert math.isclose(baseline.select_value[0], y[experiments.split(len(y), 50, 0)[0]].max())
 
@@ -263,7 +297,7 @@ def test_guided_search_beats_random_search_and_returns_a_trajectory(nb201_data):
     _, y, zc = nb201_data
     X = zc[list(bench.ZC_PROXIES)]
     test_acc = bench.load_nb201("cifar10").loc[zc.index, "test_acc"].to_numpy()
-    rf = lambda s: make_model("random forest", s, n_estimators=20)
+    rf = lambda s: make_model("random_forest", s, n_estimators=20)
     guided = [experiments.guided_search(X, y, test_acc, rf, budget=40, n_initial=10, batch=10, seed=s)
               for s in range(3)]
     random = [experiments.guided_search(X, y, test_acc, None, budget=40, n_initial=40, batch=10, seed=s)
@@ -281,7 +315,7 @@ def test_learning_curve_predicts_several_targets_separately(nb201_data):
     _, y, zc = nb201_data
     X = zc[list(bench.ZC_PROXIES)]
     targets = pd.DataFrame({"acc": y, "minus acc": -y})
-    rf = {"rf": lambda s: make_model("random forest", s, n_estimators=10)}
+    rf = {"rf": lambda s: make_model("random_forest", s, n_estimators=10)}
     out = experiments.learning_curve({"zcp": X}, targets, rf, sizes=[50], seeds=[0, 1])
     assert list(out.target) == ["acc", "acc", "minus acc", "minus acc"]
     assert out.kendall_tau.iloc[:2].mean() > 0.5 and out.kendall_tau.iloc[2:].mean() > 0.5
@@ -308,7 +342,7 @@ def test_queries_to_reach_counts_distinct_cells_until_the_first_target():
 def test_predictor_orders_start_with_the_training_cells_then_follow_the_predictions(nb201_data):
     _, y, zc = nb201_data
     X = zc[list(bench.ZC_PROXIES)].to_numpy()
-    rf = lambda s: make_model("random forest", s, n_estimators=10)
+    rf = lambda s: make_model("random_forest", s, n_estimators=10)
     orders = experiments.predictor_orders(X, y, rf, n_train=30, seeds=[0, 1])
     for seed, order in zip([0, 1], orders):
         train, rest = experiments.split(len(y), 30, seed)

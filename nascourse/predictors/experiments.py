@@ -7,8 +7,12 @@ before it first trains a target cell and what it returns after a number of cells
 
 Splits are nested and shared: for a seed, the training cells are the first ``size`` of one
 random permutation (so the 32 cells of seed 0 are among its 128), and every encoding and
-model sees exactly the same cells; the test set is every remaining cell. Estimators with a
-``fit_many`` method (the GCNs) train all seeds of one size side by side. Independent fits
+model sees exactly the same cells; the test set is every remaining cell.
+
+A model is given as a factory ``seed -> unfitted estimator``. When the estimator is a
+:class:`~nascourse.predictors.base.FitsMany` (the GCNs and the two-stage predictor), every
+experiment here trains all seeds of one training-set size in one ``fit_many`` call, side
+by side; any other estimator is fitted once per seed. Independent fits
 run on ``n_jobs`` threads (the heavy parts of scikit-learn's trees and of torch release
 the GIL); CPU times are measured per thread, so they do not depend on ``n_jobs``.
 """
@@ -24,8 +28,9 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from nascourse._checks import check_int
+from nascourse._checks import check_choice, check_int, check_type
 from nascourse.predictors import metrics
+from nascourse.predictors.base import FitsMany
 from nascourse.spaces import nb201
 
 ModelFactory = Callable[[int], object]
@@ -34,8 +39,7 @@ ModelFactory = Callable[[int], object]
 def split(n: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """``(train, test)`` positions: the first ``size`` of a permutation of ``range(n)``
     drawn with ``seed``, and all the others."""
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 1 <= size < n:
-        raise ValueError(f"size must be an int in 1..{n - 1}, got {size!r}")
+    check_int("size", size, maximum=n - 1)
     order = np.random.default_rng(seed).permutation(n)
     return np.sort(order[:size]), np.sort(order[size:])
 
@@ -100,8 +104,8 @@ def learning_curve(encodings: Mapping[str, object], y, models: Mapping[str, Mode
     ys = {t: y[t].to_numpy(dtype=float) for t in y} if many else {None: np.asarray(y, dtype=float)}
     combos = list(combos) if combos is not None else [(e, m) for e in encodings for m in models]
     for e, m in combos:
-        if e not in encodings or m not in models:
-            raise ValueError(f"unknown encoding {e!r} or model {m!r}")
+        check_choice("encoding", e, encodings)
+        check_choice("model", m, models)
     arrays = {e: _as_array(X) for e, X in encodings.items()}
     n = len(next(iter(ys.values())))
     for e, X in arrays.items():
@@ -110,7 +114,7 @@ def learning_curve(encodings: Mapping[str, object], y, models: Mapping[str, Mode
     tasks, labels = [], []
     for target, values in ys.items():
         for e, m in combos:
-            batched = hasattr(models[m](0), "fit_many")
+            batched = isinstance(models[m](0), FitsMany)
             for size in sizes:
                 if batched:
                     tasks.append(delayed(_many_fits)(arrays[e], values, models[m], size, list(seeds)))
@@ -155,9 +159,9 @@ def search_with_predictor(X, y_select, y_report, factory: ModelFactory, n_train:
 
 def _fit_splits(X: np.ndarray, y: np.ndarray, factory: ModelFactory, splits, seeds: Sequence[int]) -> list:
     """One model per seed, fitted on that seed's training positions (side by side when the
-    estimator has ``fit_many``)."""
+    estimator is a :class:`FitsMany`)."""
     proto = factory(seeds[0])
-    if hasattr(proto, "fit_many"):
+    if isinstance(proto, FitsMany):
         return proto.fit_many(X, y, [tr for tr, _ in splits], list(seeds))
     return [factory(s).fit(X[tr], y[tr]) for s, (tr, _) in zip(seeds, splits)]
 
@@ -299,8 +303,11 @@ class CellSubset:
         return onehot(list(archs)).astype(float)
 
 
-def random_search(y_select, y_report, budget: int, seeds: Sequence[int]) -> pd.DataFrame:
-    """The baseline: evaluate ``budget`` random cells and pick the best by ``y_select``."""
+def best_of_random(y_select, y_report, budget: int, seeds: Sequence[int]) -> pd.DataFrame:
+    """The baseline of :func:`search_with_predictor`: for each seed, evaluate the ``budget``
+    random cells of :func:`split` and pick the best by ``y_select``. One row per seed:
+    ``budget``, ``pick``, ``select_value`` and ``report_value``. (Chapter 03's
+    :func:`nascourse.search.random_search` is the black-box strategy with a history.)"""
     y_select, y_report = np.asarray(y_select, float), np.asarray(y_report, float)
     rows = []
     for seed in seeds:
@@ -323,8 +330,9 @@ def guided_search(X, y_select, y_report, factory: ModelFactory | None, budget: i
     ``y_select`` evaluated so far (what the search would return if stopped there).
     """
     X, y_select, y_report = _as_array(X), np.asarray(y_select, float), np.asarray(y_report, float)
-    if not 1 <= n_initial <= budget <= len(y_select) or batch < 1:
-        raise ValueError("need 1 <= n_initial <= budget <= number of cells, and batch >= 1")
+    budget = check_int("budget", budget, maximum=len(y_select))
+    check_int("n_initial", n_initial, maximum=budget)
+    check_int("batch", batch)
     if n_initial < budget and factory is None:
         raise ValueError("a guided search needs a predictor factory")
     evaluated = list(np.random.default_rng(seed).permutation(len(y_select))[:n_initial])
@@ -353,8 +361,7 @@ def shap_ranks(X: pd.DataFrame, y, factory: ModelFactory, n_train: int, n_explai
         warnings.simplefilter("ignore")
         import shap                                      # imported here: only this needs it
 
-    if not isinstance(X, pd.DataFrame):
-        raise TypeError("X must be a DataFrame, so that features keep their names")
+    check_type("X", X, pd.DataFrame, "a DataFrame, so that features keep their names")
     y = np.asarray(y, dtype=float)
     ranks = {}
     for seed in seeds:

@@ -1,12 +1,12 @@
 """GRAF against the predictor families of White et al. (2021) on NAS-Bench-201 (chapter 07).
 
 A *family* is a pair: an encoding of the cell and a model that learns accuracy from it.
-The families are data (:data:`FAMILIES`, name -> :class:`Family`), so that a comparison is
-a list of names, and :func:`compare` runs them all on the *same* seeded training sets
-(:func:`nascourse.predictors.experiments.split`: for one seed the 32 training cells are
-among its 128, and every family sees exactly those cells) and scores each on all the
-other cells. The families are the kinds that White et al. compare, in the course's own,
-smaller versions:
+The families are data (:data:`FAMILIES`, a :class:`~nascourse.registry.Registry` of
+:class:`Family`), so that a comparison is a list of names, and :func:`compare` runs them
+all on the *same* seeded training sets (:func:`nascourse.predictors.experiments.split`:
+for one seed the 32 training cells are among its 128, and every family sees exactly
+those cells) and scores each on all the other cells. The families are the kinds that
+White et al. compare, in the course's own, smaller versions:
 
 - ``GCN``: the Neural Predictor's graph network on the op-on-node graph;
 - ``path MLP``: a multi-layer perceptron on the path encoding, as in BANANAS (one network,
@@ -19,12 +19,16 @@ smaller versions:
   (2024) on the neural graph features, without and with the 13 proxies.
 
 Every family is measured on the 9,445 NAS-Bench-201 cells that have zero-cost proxies.
+A new family is one line, e.g. ``FAMILIES.add("path forest", Family("path", "random forest",
+partial(make_model, "random_forest")))``; a new encoding is one line in :data:`ENCODINGS`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from functools import partial
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -33,9 +37,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
 from nascourse import bench, features
-from nascourse._checks import check_choice, check_int
+from nascourse._checks import check_choice, check_int, check_sequence, check_type
 from nascourse.predictors import experiments, metrics
 from nascourse.predictors.models import make_model
+from nascourse.registry import Registry
 from nascourse.spaces import nb201
 
 
@@ -65,19 +70,18 @@ class BestProxy(RegressorMixin, BaseEstimator):
 
 @dataclass(frozen=True)
 class Family:
-    """One predictor family: the name of an encoding (a key of :data:`ENCODINGS`), a short
-    name of the model, and a factory ``seed -> fresh estimator``."""
+    """One predictor family: the name of an encoding (in :data:`ENCODINGS`), a short name of
+    the model (the label of tables, e.g. "random forest"), and a factory ``seed -> fresh
+    estimator``."""
 
     encoding: str
     model: str
     factory: Callable[[int], BaseEstimator]
 
     def __post_init__(self) -> None:
-        check_choice("encoding", self.encoding, ENCODINGS)
-        if not isinstance(self.model, str):
-            raise TypeError(f"model must be a str naming the model, got {type(self.model).__name__}")
-        if not callable(self.factory):
-            raise TypeError(f"factory must be a callable seed -> estimator, got {type(self.factory).__name__}")
+        ENCODINGS.canonical(self.encoding)
+        check_type("model", self.model, str, "a str naming the model")
+        check_type("factory", self.factory, Callable, "a callable seed -> estimator")
 
 
 def _proxies(cells: Sequence[nb201.Cell], dataset: str) -> np.ndarray:
@@ -89,27 +93,24 @@ def _graf(cells: Sequence[nb201.Cell], dataset: str) -> np.ndarray:
 
 
 #: Encodings by name: ``ENCODINGS[name](cells, dataset) -> array`` (one row per cell).
-ENCODINGS: dict[str, Callable[[Sequence[nb201.Cell], str], np.ndarray]] = {
-    "graph": lambda cells, dataset: features.graph_rows(cells),
-    "path": lambda cells, dataset: features.path(cells),
-    "one-hot": lambda cells, dataset: features.onehot(cells),
-    "arch2vec": lambda cells, dataset: bench.load_arch2vec().loc[[c.index for c in cells]].to_numpy(),
-    "proxies": _proxies,
-    "GRAF": _graf,
-    "GRAF + proxies": lambda cells, dataset: np.hstack([_graf(cells, dataset), _proxies(cells, dataset)]),
-}
+ENCODINGS: Registry[Callable[[Sequence[nb201.Cell], str], np.ndarray]] = Registry("encoding")
+ENCODINGS.add("graph", lambda cells, dataset: features.graph_rows(cells))
+ENCODINGS.add("path", lambda cells, dataset: features.path(cells))
+ENCODINGS.add("one-hot", lambda cells, dataset: features.onehot(cells))
+ENCODINGS.add("arch2vec", lambda cells, dataset: bench.load_arch2vec().loc[[c.index for c in cells]].to_numpy())
+ENCODINGS.add("proxies", _proxies)
+ENCODINGS.add("GRAF", _graf)
+ENCODINGS.add("GRAF + proxies", lambda cells, dataset: np.hstack([_graf(cells, dataset), _proxies(cells, dataset)]))
 
 #: The families of :func:`compare`, by name, in the order tables and figures show them.
-FAMILIES: dict[str, Family] = {
-    "GCN": Family("graph", "GCN", lambda seed: make_model("GCN", seed)),
-    "path MLP": Family("path", "MLP", lambda seed: make_model("MLP", seed)),
-    "one-hot boosting": Family("one-hot", "boosting", lambda seed: make_model("boosting", seed)),
-    "arch2vec forest": Family("arch2vec", "random forest", lambda seed: make_model("random forest", seed)),
-    "best proxy": Family("proxies", "best proxy", lambda seed: BestProxy()),
-    "GRAF forest": Family("GRAF", "random forest", lambda seed: make_model("random forest", seed)),
-    "GRAF + proxies forest": Family("GRAF + proxies", "random forest",
-                                    lambda seed: make_model("random forest", seed)),
-}
+FAMILIES: Registry[Family] = Registry("predictor family")
+FAMILIES.add("GCN", Family("graph", "GCN", partial(make_model, "gcn")))
+FAMILIES.add("path MLP", Family("path", "MLP", partial(make_model, "mlp")))
+FAMILIES.add("one-hot boosting", Family("one-hot", "boosting", partial(make_model, "gradient_boosting")))
+FAMILIES.add("arch2vec forest", Family("arch2vec", "random forest", partial(make_model, "random_forest")))
+FAMILIES.add("best proxy", Family("proxies", "best proxy", lambda seed: BestProxy()))
+FAMILIES.add("GRAF forest", Family("GRAF", "random forest", partial(make_model, "random_forest")))
+FAMILIES.add("GRAF + proxies forest", Family("GRAF + proxies", "random forest", partial(make_model, "random_forest")))
 
 
 def benchmark_cells(dataset: str = "cifar10") -> tuple[list[nb201.Cell], np.ndarray]:
@@ -121,10 +122,9 @@ def benchmark_cells(dataset: str = "cifar10") -> tuple[list[nb201.Cell], np.ndar
 
 
 def encode(names: Sequence[str], cells: Sequence[nb201.Cell], dataset: str = "cifar10") -> dict[str, np.ndarray]:
-    """Each encoding of ``names`` (keys of :data:`ENCODINGS`) for ``cells``, computed once."""
-    if isinstance(names, str):
-        raise TypeError("names must be a sequence of encoding names, not a str")
-    return {name: ENCODINGS[check_choice("encoding", name, ENCODINGS)](cells, dataset) for name in dict.fromkeys(names)}
+    """Each encoding of ``names`` (names in :data:`ENCODINGS`) for ``cells``, computed once."""
+    names = check_sequence("names", names, str, "encoding names")
+    return {name: ENCODINGS.get(name)(cells, dataset) for name in dict.fromkeys(names)}
 
 
 def compare(families: Sequence[str] | None = None, sizes: Sequence[int] = (32, 128, 1024),
@@ -145,18 +145,15 @@ def compare(families: Sequence[str] | None = None, sizes: Sequence[int] = (32, 1
     threads on top of ``n_jobs`` fits oversubscribe the cores (on two cores the path MLP at
     1,024 cells took about 18 times the CPU time without the limit, for the same result).
     """
-    names = list(FAMILIES) if families is None else families
-    if isinstance(names, str):
-        raise TypeError("families must be a sequence of family names, not a str")
-    names = [check_choice("family", f, FAMILIES) for f in names]
-    if not names or len(set(names)) != len(names):
-        raise ValueError(f"families must be non-empty and without repeats, got {names}")
-    if isinstance(sizes, (int, str)) or isinstance(seeds, (int, str)):
-        raise TypeError("sizes and seeds must be sequences of ints")
-    sizes = [check_int("size", s, minimum=2) for s in sizes]
-    seeds = [check_int("seed", s, minimum=0) for s in seeds]
-    if not sizes or not seeds:
-        raise ValueError("sizes and seeds must be non-empty")
+    names = FAMILIES.names if families is None else check_sequence("families", families, str, "family names",
+                                                                   min_length=1)
+    names = [FAMILIES.canonical(f) for f in names]
+    if len(set(names)) != len(names):
+        raise ValueError(f"families must be without repeats, got {names}")
+    sizes = [check_int("size", s, minimum=2) for s in check_sequence("sizes", sizes, (int, np.integer), "ints",
+                                                                      min_length=1)]
+    seeds = [check_int("seed", s, minimum=0) for s in check_sequence("seeds", seeds, (int, np.integer), "ints",
+                                                                      min_length=1)]
     check_int("n_jobs", n_jobs)
     needed = [FAMILIES[f].encoding for f in names]
     if y is None:

@@ -18,10 +18,11 @@ weight decay and a cosine learning-rate schedule, gradients zeroed before every 
 every training sample used in every epoch (the last, smaller batch is kept, so a training
 set smaller than a batch still trains). Targets are standardised for training and mapped
 back for prediction. Everything random (initialisation, shuffling, dropout) comes from a
-``torch.Generator`` seeded by ``random_state``; torch's global generator is never touched.
+``torch.Generator`` seeded by ``random_state`` (fresh entropy when it is ``None``); neither
+torch's nor numpy's global generator is seeded or drawn from.
 
-Experiments repeat a fit over many seeds. :meth:`GCNRegressor.fit_many` trains those
-networks side by side as one batched network: Adam, weight decay and the schedule act on
+Experiments repeat a fit over many seeds. :meth:`GCNRegressor.fit_many` (the
+:class:`~nascourse.predictors.base.FitsMany` protocol) trains those networks side by side as one batched network: Adam, weight decay and the schedule act on
 each weight separately, each member has its own generator and its own training cells, so
 every member ends as it would have alone (up to floating-point rounding), in a fraction
 of the time, because a step on tiny graphs costs mostly overhead.
@@ -39,7 +40,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from nascourse._checks import check_int
+from nascourse._checks import check_int, check_number
+from nascourse.predictors.base import FitsMany
 
 _PREDICT_CHUNK = 4096
 
@@ -148,7 +150,7 @@ class _threads:
             torch.set_num_threads(self.before)
 
 
-class _GCNBase(BaseEstimator):
+class _GCNBase(FitsMany, BaseEstimator):
     """Parameters, training loop and batching shared by the GCN estimators."""
 
     def __init__(self, n_nodes: int = 8, hidden: int = 32, n_layers: int = 2, head: int = 64,
@@ -176,10 +178,11 @@ class _GCNBase(BaseEstimator):
     def _check_params(self) -> None:
         for name in ("n_nodes", "hidden", "n_layers", "head", "epochs", "batch_size"):
             check_int(name, getattr(self, name))
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
-        if not self.lr > 0 or not self.weight_decay >= 0 or not self.min_steps >= 0:
-            raise ValueError("lr must be > 0; weight_decay and min_steps must be >= 0")
+        check_int("min_steps", self.min_steps, minimum=0)
+        check_int("n_threads", self.n_threads, allow_none=True)
+        check_number("dropout", self.dropout, below=1)
+        check_number("lr", self.lr, positive=True)
+        check_number("weight_decay", self.weight_decay)
 
     def fit(self, X, y):
         """Train on rows ``X`` (flattened graphs) and targets ``y``; returns ``self``."""
@@ -243,6 +246,11 @@ class _GCNBase(BaseEstimator):
 
 
 def _seed(random_state) -> int:
+    """The seed of a member's torch generator: drawn from ``random_state`` (an int or a
+    ``numpy.random.RandomState``), or from fresh entropy when it is ``None`` (scikit-learn
+    would draw from numpy's global generator; the package never touches it)."""
+    if random_state is None:
+        return int(np.random.default_rng().integers(2**31 - 1))
     return int(check_random_state(random_state).randint(2**31 - 1))
 
 

@@ -13,18 +13,15 @@ from typing import Sequence
 import numpy as np
 from scipy import stats
 
+from nascourse._checks import check_array, check_int
+
 
 def _pair(y_true: Sequence[float], y_pred: Sequence[float], min_len: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    a = np.asarray(y_true, dtype=float)
-    b = np.asarray(y_pred, dtype=float)
-    if a.ndim != 1 or b.ndim != 1:
-        raise ValueError(f"y_true and y_pred must be 1-D, got shapes {a.shape} and {b.shape}")
+    a, b = check_array("y_true", y_true, ndim=1), check_array("y_pred", y_pred, ndim=1)
     if len(a) != len(b):
         raise ValueError(f"y_true and y_pred differ in length: {len(a)} != {len(b)}")
     if len(a) < min_len:
         raise ValueError(f"need at least {min_len} values, got {len(a)}")
-    if not (np.isfinite(a).all() and np.isfinite(b).all()):
-        raise ValueError("y_true and y_pred must be finite (no NaN or inf)")
     return a, b
 
 
@@ -64,8 +61,7 @@ def top_k(y_true: Sequence[float], y_pred: Sequence[float], k: int) -> float:
     """The best true value among the ``k`` items the predictor ranks highest: what a search
     finds if it evaluates only the predictor's top ``k`` (ties broken by position)."""
     a, b = _pair(y_true, y_pred, min_len=1)
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= len(a):
-        raise ValueError(f"k must be an int in 1..{len(a)}, got {k!r}")
+    k = check_int("k", k, maximum=len(a))
     chosen = np.argsort(-b, kind="stable")[:k]
     return float(a[chosen].max())
 

@@ -16,10 +16,12 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from nascourse._checks import check_fraction
+from nascourse.predictors.base import FitsMany
 from nascourse.predictors.gcn import GCNClassifier, GCNRegressor
 
 
-class TwoStagePredictor(RegressorMixin, BaseEstimator):
+class TwoStagePredictor(RegressorMixin, FitsMany, BaseEstimator):
     """Classifier then regressor.
 
     ``fit`` labels the best ``top_fraction`` of the training cells (by rank of ``y``) as
@@ -30,7 +32,9 @@ class TwoStagePredictor(RegressorMixin, BaseEstimator):
     between ``low_mean_`` (the mean training value of the poor cells) and ``threshold_``,
     lower the surer the classifier is that the cell is poor. So every accepted cell ranks
     above every rejected one.
-    ``random_state`` seeds both stages when given.
+    ``random_state`` seeds both stages when given. :meth:`fit_many` (the
+    :class:`~nascourse.predictors.base.FitsMany` protocol) trains the stages of many seeds
+    side by side when the stages are themselves :class:`FitsMany` (the GCNs).
     """
 
     def __init__(self, classifier=None, regressor=None, top_fraction: float = 0.5, random_state=None) -> None:
@@ -49,8 +53,7 @@ class TwoStagePredictor(RegressorMixin, BaseEstimator):
         return stages
 
     def _labels(self, y: np.ndarray) -> np.ndarray:
-        if not 0 < self.top_fraction < 1:
-            raise ValueError(f"top_fraction must be in (0, 1), got {self.top_fraction!r}")
+        check_fraction("top_fraction", self.top_fraction, allow_zero=False, allow_one=False)
         n_top = min(max(math.ceil(self.top_fraction * len(y)), 1), len(y) - 1) if len(y) > 1 else 1
         good = np.zeros(len(y), dtype=bool)
         good[np.argsort(-y, kind="stable")[:n_top]] = True
@@ -76,7 +79,8 @@ class TwoStagePredictor(RegressorMixin, BaseEstimator):
 
     def fit_many(self, X, y, train_sets: Sequence[Sequence[int]], random_states: Sequence[int]) -> list:
         """One fitted copy per training set (all of one size), as ``fit`` would train them one
-        by one; a stage with ``fit_many`` (the GCN stages) trains its copies side by side."""
+        by one; a stage that is a :class:`FitsMany` (the GCN stages) trains its copies side by
+        side."""
         X, y = validate_data(clone(self), X, y, y_numeric=True)
         y = np.asarray(y, dtype=np.float64)
         sets = [np.asarray(s, dtype=np.int64) for s in train_sets]
@@ -87,7 +91,7 @@ class TwoStagePredictor(RegressorMixin, BaseEstimator):
                 ([s[g] for s, g in zip(sets, goods)], [y[s[g]] for s, g in zip(sets, goods)]))
         for k, (rows, targets) in enumerate(jobs):
             first = stages[0][k]
-            if hasattr(first, "fit_many") and len({len(r) for r in rows}) == 1:
+            if isinstance(first, FitsMany) and len({len(r) for r in rows}) == 1:
                 fitted = first.fit_many(X, list(targets), rows, [st[k].get_params()["random_state"] for st in stages])
             else:
                 fitted = [st[k].fit(X[r], t) for st, r, t in zip(stages, rows, targets)]
