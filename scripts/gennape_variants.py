@@ -33,11 +33,9 @@ from nascourse.predictors.metrics import spearman
 
 def run(seeds: int, n_nb201: int, n_nb301: int, n_unlabelled: int, names: list[str] | None,
         n_finetune: int = 50, log=print) -> pd.DataFrame:
-    """One row per (target, variant, seed): zero-shot and fine-tuned rho, final loss."""
-    variants = [v for v in experiment.VARIANTS if names is None or v.name in names]
-    unknown = set(names or []) - {v.name for v in variants}
-    if unknown:
-        raise ValueError(f"unknown variants {sorted(unknown)}; valid: {[v.name for v in experiment.VARIANTS]}")
+    """One row per (target, variant, seed): zero-shot and fine-tuned rho, final loss.
+    ``names``: names of :data:`nascourse.gennape.experiment.VARIANTS` (default: all)."""
+    variants = [experiment.VARIANTS[name] for name in (experiment.VARIANTS.names if names is None else names)]
     start = time.perf_counter()
     source = experiment.nb101_family()
     nb201 = experiment.nb201_family(n_nb201, seed=0)

@@ -10,12 +10,15 @@ import numpy as np
 import pytest
 import skfuzzy
 import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from torch import nn
 
 from nascourse.gennape import (FlopsTransform, FuzzyCMeans, GennapeRegressor, GraphEncoder, batch_graphs,
-                               count_ops, draw_graph, embed, graph_flops, laplacian_spectrum, memberships, node_features,
-                               pretrain, structural_nt_xent, structural_similarity, trace,
-                               train_regression)
+                               count_ops, draw_graph, embed, graph_flops, laplacian_spectrum, make_encoder,
+                               memberships, node_features, pretrain, structural_nt_xent, structural_similarity,
+                               trace, train_regression)
+from nascourse.gennape.encoder import seeded_module
 from nascourse.gennape.graphs import MIN_FONT, OP_TYPES, layered_layout
 from nascourse.nn import nb201_network
 from nascourse.nn.nb101 import nb101_network
@@ -183,14 +186,12 @@ def test_pretraining_lowers_the_loss(one_torch_thread):
               trace(nb101_network(c, C=8, cells_per_stack=1)) for c in cells]
     batch = batch_graphs(graphs)
     spectra = np.array([laplacian_spectrum(g) for g in graphs])
-    torch.manual_seed(0)
-    encoder = GraphEncoder(hidden=16, embedding=8)
+    encoder = make_encoder(0, hidden=16, embedding=8)
     history = pretrain(encoder, batch, spectra, epochs=15, batch_size=32, seed=0)
     assert history[-1] < history[0]
     z = embed(encoder, batch)
     assert z.shape == (len(graphs), 8) and np.isfinite(z).all()
-    torch.manual_seed(0)
-    twin = GraphEncoder(hidden=16, embedding=8)
+    twin = make_encoder(0, hidden=16, embedding=8)
     assert pretrain(twin, batch, spectra, epochs=15, batch_size=32, seed=0) == history
 
 
@@ -199,12 +200,10 @@ def test_supervised_training_fits_the_labels(one_torch_thread):
     batch = batch_graphs(graphs)
     y = np.array([n_convs(nb201_network(nb201.Cell.from_index(i), C=8, N=1)) for i in range(0, 15625, 600)], float)
     y = (y - y.mean()) / y.std()           # a label the graph shows directly: the number of convolutions
-    torch.manual_seed(0)
-    encoder = GraphEncoder(hidden=16, embedding=8)
+    encoder = make_encoder(0, hidden=16, embedding=8)
     history = train_regression(encoder, batch, y, epochs=60, batch_size=9, seed=0)
     assert len(history) == 60 and np.mean(history[-5:]) < 0.5 * history[0] and not encoder.training
-    torch.manual_seed(0)
-    twin = GraphEncoder(hidden=16, embedding=8)
+    twin = make_encoder(0, hidden=16, embedding=8)
     assert train_regression(twin, batch, y, epochs=60, batch_size=9, seed=0) == history
     with pytest.raises(ValueError, match="one finite label per graph"):
         train_regression(twin, batch, y[:-1])
@@ -247,12 +246,18 @@ def test_fuzzy_cmeans_is_seeded_and_monotone():
 def test_label_transform_round_trip():
     acc = np.array([90.0, 92.5, 85.0, 93.7])
     flops = np.array([10.0, 80.0, 0.0, 200.0])
-    t = FlopsTransform().fit(acc, flops)
-    y = t.transform(acc, flops)
+    t = FlopsTransform().fit(acc, flops=flops)
+    y = t.transform(acc, flops=flops)
+    assert y.shape == acc.shape and t.mean_.shape == t.std_.shape == (1,) and t.n_features_in_ == 1
     assert y.mean() == pytest.approx(0.0, abs=1e-12) and y.std() == pytest.approx(1.0)
-    np.testing.assert_allclose(t.inverse_transform(y, flops), acc, rtol=1e-12)
+    np.testing.assert_allclose(t.inverse_transform(y, flops=flops), acc, rtol=1e-12)
     ratio = acc / (np.log10(flops + 1) + 1)
     np.testing.assert_allclose(y, (ratio - ratio.mean()) / ratio.std())
+    # a column (as TransformedTargetRegressor hands it) gives the same labels, as a column
+    np.testing.assert_array_equal(t.transform(acc[:, None], flops=flops), y[:, None])
+    # two columns are standardised separately
+    both = FlopsTransform().fit(np.column_stack([acc, 2 * acc + 1]), flops=flops)
+    np.testing.assert_allclose(both.transform(np.column_stack([acc, 2 * acc + 1]), flops=flops)[:, 0], y)
     plain = FlopsTransform(use_flops=False).fit(acc)
     np.testing.assert_allclose(plain.inverse_transform(plain.transform(acc)), acc)
 
@@ -262,15 +267,60 @@ def test_regressor_fits_and_is_seeded():
     Z = rng.normal(size=(80, 5))
     flops = 10 ** (1.5 + 0.3 * Z[:, 1])           # the embedding knows the size, as a CG's does
     acc = 90 + Z[:, 0] + 0.1 * rng.normal(size=80)
-    a = GennapeRegressor(n_clusters=3, epochs=200, random_state=0).fit(Z, acc, flops)
-    b = GennapeRegressor(n_clusters=3, epochs=200, random_state=0).fit(Z, acc, flops)
-    pred = a.predict(Z, flops)
-    assert np.array_equal(pred, b.predict(Z, flops))
-    assert np.corrcoef(pred, acc)[0, 1] > 0.9
+    a = GennapeRegressor(n_clusters=3, epochs=200, random_state=0).fit(Z, acc, flops=flops)
+    b = clone(a).fit(Z, acc, flops=flops)
+    pred = a.predict(Z, flops=flops)
+    assert np.array_equal(pred, b.predict(Z, flops=flops))
+    assert np.corrcoef(pred, acc)[0, 1] > 0.9 and a.score(Z, acc, flops=flops) > 0.8
     assert np.allclose(a.fcm_.predict_proba((Z - a.scaler_mean_) / a.scaler_std_).sum(axis=1), 1.0)
-    single = GennapeRegressor(n_clusters=1, epochs=50).fit(Z, acc, flops)
+    single = GennapeRegressor(n_clusters=1, epochs=50).fit(Z, acc, flops=flops)
     assert single.fcm_ is None and len(single.model_.heads) == 1
-    single.fine_tune(Z[:20], acc[:20], flops[:20])
+    before = single.predict(Z, flops=flops)
+    single.fine_tune(Z[:20], acc[:20], flops=flops[:20])
+    assert not np.array_equal(single.predict(Z, flops=flops), before)
+    with pytest.raises(ValueError, match="pass flops"):
+        a.predict(Z)
+    with pytest.raises(ValueError, match="X has 4 features, but GennapeRegressor is expecting 5"):
+        a.predict(Z[:, :4], flops=flops)
+
+
+def test_gennape_never_touches_the_global_generators(one_torch_thread):
+    """Weights come from explicit generators: the same as seeding torch's global generator
+    and building the module (so results did not change), but the global state is left as
+    it was, and the same seed gives the same model whatever that state."""
+    torch.manual_seed(7)
+    reference = nn.Sequential(nn.Linear(5, 4), nn.LayerNorm(4), nn.Linear(4, 1))
+    torch_state, numpy_state = torch.get_rng_state(), np.random.get_state()
+    ours = seeded_module(lambda: nn.Sequential(nn.Linear(5, 4), nn.LayerNorm(4), nn.Linear(4, 1)), 7, "cpu")
+    for p, q in zip(reference.parameters(), ours.parameters(), strict=True):
+        assert torch.equal(p, q)
+    rng = np.random.default_rng(0)
+    Z, acc, flops = rng.normal(size=(30, 4)), 90 + rng.normal(size=30), rng.uniform(1, 100, size=30)
+    first = GennapeRegressor(n_clusters=2, epochs=20).fit(Z, acc, flops=flops).predict(Z, flops=flops)
+    encoder = make_encoder(3, hidden=8, embedding=4)
+    assert torch.equal(torch.get_rng_state(), torch_state)
+    assert np.array_equal(np.random.get_state()[1], numpy_state[1])
+    torch.manual_seed(123)
+    np.random.seed(123)
+    np.testing.assert_array_equal(GennapeRegressor(n_clusters=2, epochs=20).fit(Z, acc, flops=flops)
+                                  .predict(Z, flops=flops), first)
+    for p, q in zip(encoder.parameters(), make_encoder(3, hidden=8, embedding=4).parameters()):
+        assert torch.equal(p, q)
+
+
+def test_estimators_raise_not_fitted():
+    X = np.ones((4, 2))
+    with pytest.raises(NotFittedError):
+        FuzzyCMeans(2).predict_proba(X)
+    with pytest.raises(NotFittedError):
+        FlopsTransform().transform([90.0], flops=[1.0])
+    with pytest.raises(NotFittedError):
+        FlopsTransform().inverse_transform([0.0], flops=[1.0])
+    for method in ("predict", "predict_labels"):
+        with pytest.raises(NotFittedError):
+            getattr(GennapeRegressor(), method)(X)
+    with pytest.raises(NotFittedError):
+        GennapeRegressor().fine_tune(X, np.arange(4.0), flops=np.ones(4))
 
 
 # ----------------------------------------------------------------- bad input
@@ -280,13 +330,15 @@ def test_bad_input():
     net = nb201_network(nb201.Cell.from_str(BEST), C=8, N=1)
     with pytest.raises(TypeError, match="torch.nn.Module"):
         trace("not a network")
-    with pytest.raises(ValueError, match="positive ints"):
+    with pytest.raises(ValueError, match=r"input_shape\[2\] must be a positive int"):
         trace(net, input_shape=(1, 3, 0, 32))
+    with pytest.raises(TypeError, match=r"input_shape\[0\] must be a positive int"):
+        trace(net, input_shape=(True, 3, 32, 32))
     with pytest.raises(TypeError, match="input_shape"):
         trace(net, input_shape="1x3x32x32")
     with pytest.raises(ValueError, match="unknown operation type 'pool'"):
         count_ops(trace(net), "pool")
-    with pytest.raises(TypeError, match="sequence of networkx graphs"):
+    with pytest.raises(TypeError, match="sequence of networkx.DiGraph"):
         batch_graphs(trace(net))
     with pytest.raises(ValueError, match="zero diagonal"):
         structural_nt_xent(torch.ones(3, 2), torch.ones(3, 3))
@@ -294,22 +346,36 @@ def test_bad_input():
         structural_nt_xent(torch.ones(3, 2), torch.zeros(3, 3), temperature=0)
     with pytest.raises(ValueError, match="one row per graph"):
         structural_similarity(np.ones(4))
-    with pytest.raises(ValueError, match="n_clusters must be an int in 2..5"):
+    with pytest.raises(ValueError, match="n_clusters=6 needs at least 6 points, got 5 samples"):
         FuzzyCMeans(6).fit(np.ones((5, 2)))
     with pytest.raises(ValueError, match="fuzziness m"):
         FuzzyCMeans(2, m=1.0).fit(np.random.default_rng(0).normal(size=(5, 2)))
-    with pytest.raises(ValueError, match="finite"):
+    with pytest.raises(TypeError, match="fuzziness m"):
+        FuzzyCMeans(2, m="2").fit(np.random.default_rng(0).normal(size=(5, 2)))
+    with pytest.raises(TypeError, match="n_clusters must be a positive int"):
+        FuzzyCMeans(2.0).fit(np.ones((5, 2)))
+    with pytest.raises(ValueError, match="init must be a non-negative 5 x 2 array"):
+        FuzzyCMeans(2, init=np.ones((5, 3))).fit(np.random.default_rng(0).normal(size=(5, 2)))
+    with pytest.raises(TypeError, match="fuzziness m"):
+        memberships(np.ones((3, 2)), np.ones((2, 2)), m=None)
+    with pytest.raises(ValueError, match="X has 2 features but the centres have 3"):
+        memberships(np.ones((3, 2)), np.ones((2, 3)))
+    with pytest.raises(ValueError, match="Input X contains NaN"):
         FuzzyCMeans(2).fit([[0.0, np.nan], [1.0, 1.0]])
     with pytest.raises(ValueError, match="FLOPs must be >= 0"):
-        FlopsTransform().fit([90.0, 91.0], [-1.0, 5.0])
+        FlopsTransform().fit([90.0, 91.0], flops=[-1.0, 5.0])
     with pytest.raises(ValueError, match="pass flops"):
         FlopsTransform().fit([90.0, 91.0])
     with pytest.raises(ValueError, match="got 1 FLOPs values for 2 networks"):
-        FlopsTransform().fit([90.0, 91.0], [5.0])
-    with pytest.raises(TypeError, match="use_flops"):
-        FlopsTransform(use_flops="yes")
-    with pytest.raises(RuntimeError, match="call fit"):
-        FlopsTransform().transform([90.0])
+        FlopsTransform().fit([90.0, 91.0], flops=[5.0])
+    with pytest.raises(TypeError, match="flops must be a numeric array"):
+        FlopsTransform().fit([90.0, 91.0], flops=["a", "b"])
+    with pytest.raises(ValueError, match="labels that differ"):
+        FlopsTransform(use_flops=False).fit([90.0, 90.0])
+    with pytest.raises(TypeError, match="use_flops"):      # checked by fit, as scikit-learn asks
+        FlopsTransform(use_flops="yes").fit([90.0, 91.0])
+    with pytest.raises(TypeError):                        # the FLOPs are a keyword argument
+        FlopsTransform().fit([90.0, 91.0], flops=[5.0, 6.0]).transform([90.0], [5.0])
     with pytest.raises(TypeError, match="GraphBatch"):
         GraphEncoder()(torch.zeros(3, 21))
     with pytest.raises(ValueError, match="hidden must be a positive int"):
@@ -398,7 +464,26 @@ def test_transfer_and_variants_on_tiny_families(one_torch_thread):
         experiment.transfer_seed(source, target, 0, n_finetune=20)
     with pytest.raises(ValueError, match="n must be an int"):
         experiment.nb201_family(9_445, seed=0, exclude=target)
-    assert {v.name for v in experiment.VARIANTS} >= {"as in the chapter", "+ both"}
+    assert set(experiment.VARIANTS) >= {"as in the chapter", "+ both"}
+    assert all(experiment.VARIANTS[name].name == name for name in experiment.VARIANTS)
+    assert experiment.METHODS == tuple(experiment.TRANSFER_METHODS)
+
+
+def test_a_new_transfer_method_is_one_function_and_one_line(one_torch_thread, monkeypatch):
+    for registry in (experiment.TRANSFER_METHODS, experiment.VARIANTS):   # restored after the test
+        monkeypatch.setattr(registry, "_entries", dict(registry._entries))
+    zc_index = __import__("nascourse").bench.load_zc_proxies("cifar10").index
+    source = tiny_family("source", zc_index[:12].to_numpy())
+    target = tiny_family("target", zc_index[20:36].to_numpy())
+
+    @experiment.TRANSFER_METHODS.register("node count")
+    def node_count(run):                  # rank by the size of the computational graph
+        return run.rho(np.array([target.graphs[i].number_of_nodes() for i in run.test])), np.nan
+
+    rows = experiment.transfer_seed(source, target, 0, n_finetune=6, methods=("node count", "FLOPs alone"))
+    assert rows[0]["method"] == "node count" and -1 <= rows[0]["zero-shot"] <= 1 and np.isnan(rows[0]["fine-tuned"])
+    added = experiment.add_variant("tiny test variant", hidden=8)
+    assert experiment.VARIANTS["tiny test variant"] is added and added.hidden == 8
 
 
 def test_variant_script_on_a_tiny_setting(one_torch_thread, capsys):
@@ -409,5 +494,5 @@ def test_variant_script_on_a_tiny_setting(one_torch_thread, capsys):
     out = capsys.readouterr().out
     assert "NAS-Bench-201 (Spearman's rho, 1 seeds" in out and "NAS-Bench-301" in out
     assert "+ unlabelled target-space graphs" in out
-    with pytest.raises(ValueError, match="unknown variants"):
+    with pytest.raises(ValueError, match="unknown variant 'no such variant'"):
         gennape_variants.run(1, 12, 10, 4, ["no such variant"], n_finetune=4)

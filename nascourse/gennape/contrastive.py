@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from nascourse._checks import check_int, check_number
+from nascourse._checks import check_int, check_number, check_type
 from nascourse.gennape.encoder import GraphEncoder, train_with_head
 from nascourse.gennape.graphs import GraphBatch
 
@@ -49,22 +49,22 @@ def structural_similarity(spectra: np.ndarray | torch.Tensor, bandwidth: float |
         median = d[off].median()
         scale = check_number("scale", scale, positive=True)
         bandwidth = scale * float(median) if median > 0 else 1.0
-    if isinstance(bandwidth, bool) or not isinstance(bandwidth, (int, float)) or not bandwidth > 0:
-        raise ValueError(f"bandwidth must be a positive number, got {bandwidth!r}")
+    bandwidth = check_number("bandwidth", bandwidth, positive=True)
     logits = (-d / bandwidth).masked_fill(~off, -torch.inf)
     return torch.softmax(logits, dim=1)
 
 
 def structural_nt_xent(z: torch.Tensor, alpha: torch.Tensor, temperature: float = 0.1) -> torch.Tensor:
     """The loss of the module docstring for embeddings ``z`` (n x d) and weights ``alpha``."""
-    if not torch.is_tensor(z) or z.ndim != 2 or len(z) < 2:
-        raise ValueError(f"z must be a 2-D tensor with at least two rows, got {getattr(z, 'shape', z)!r}")
-    if not torch.is_tensor(alpha) or alpha.shape != (len(z), len(z)):
-        raise ValueError(f"alpha must be a {len(z)} x {len(z)} tensor, got {getattr(alpha, 'shape', alpha)!r}")
+    check_type("z", z, torch.Tensor)
+    check_type("alpha", alpha, torch.Tensor)
+    if z.ndim != 2 or len(z) < 2:
+        raise ValueError(f"z must be a 2-D tensor with at least two rows, got shape {tuple(z.shape)}")
+    if alpha.shape != (len(z), len(z)):
+        raise ValueError(f"alpha must be a {len(z)} x {len(z)} tensor, got shape {tuple(alpha.shape)}")
     if (alpha < 0).any() or alpha.diagonal().abs().max() > 0:
         raise ValueError("alpha must be non-negative with a zero diagonal (a graph is not its own positive)")
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature > 0:
-        raise ValueError(f"temperature must be a positive number, got {temperature!r}")
+    temperature = check_number("temperature", temperature, positive=True)
     z = nn.functional.normalize(z, dim=1)
     eye = torch.eye(len(z), dtype=torch.bool, device=z.device)
     logits = (z @ z.T / temperature).masked_fill(eye, -torch.inf)
@@ -89,8 +89,7 @@ def pretrain(encoder: GraphEncoder, batch: GraphBatch, spectra: np.ndarray, epoc
     n = batch.num_graphs
     if len(spectra) != n:
         raise ValueError(f"spectra has {len(spectra)} rows for {n} graphs")
-    if check_int("batch_size", batch_size) < 2:
-        raise ValueError(f"batch_size must be at least 2 (a loss needs other graphs), got {batch_size}")
+    check_int("batch_size (a loss needs other graphs)", batch_size, minimum=2)
     device = next(encoder.parameters()).device
     spectra = np.asarray(spectra, dtype=np.float32)
 

@@ -15,13 +15,14 @@ matrix products, which are fast on a CPU.
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import numpy as np
 import torch
 from torch import nn
 
-from nascourse._checks import check_int
+from nascourse._checks import check_int, check_type
 from nascourse.gennape.graphs import NUMERIC_FEATURES, OP_TYPES, GraphBatch
 from nascourse.train import default_device
 
@@ -71,8 +72,7 @@ class GraphEncoder(nn.Module):
         self.readout = nn.Linear((layers + 1) * hidden, embedding)
 
     def forward(self, batch: GraphBatch) -> torch.Tensor:
-        if not isinstance(batch, GraphBatch):
-            raise TypeError(f"GraphEncoder needs a GraphBatch (from batch_graphs), got {type(batch).__name__}")
+        check_type("the batch of GraphEncoder", batch, GraphBatch, "a GraphBatch (from batch_graphs)")
         n = len(batch.x)
         source, target = batch.edge_index
         from_preds = mean_operator(target, source, n, n)
@@ -84,11 +84,50 @@ class GraphEncoder(nn.Module):
         return self.readout(torch.sparse.mm(pool, torch.cat(states, dim=1)))
 
 
-def make_encoder(seed: int, device: torch.device | None = None, **kwargs) -> GraphEncoder:
-    """A :class:`GraphEncoder` with weights drawn from ``seed``, on ``device`` (default:
-    :func:`nascourse.train.default_device`)."""
-    torch.manual_seed(seed)
-    return GraphEncoder(**kwargs).to(device or default_device())
+def torch_generator(seed: int | np.random.Generator) -> torch.Generator:
+    """A CPU ``torch.Generator`` seeded with the int ``seed`` (it draws the same numbers as
+    torch's global generator after ``torch.manual_seed(seed)``), or with a seed drawn from
+    the numpy Generator ``seed``."""
+    if isinstance(seed, np.random.Generator):
+        seed = int(seed.integers(2 ** 63))
+    return torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
+
+
+def init_parameters(module: nn.Module, generator: torch.Generator) -> nn.Module:
+    """Draw the weights of ``module`` from ``generator``, layer by layer in registration
+    order, as torch's defaults do: each ``nn.Linear`` Kaiming-uniform weights and biases
+    uniform in +-1/sqrt(fan_in); each ``nn.LayerNorm`` ones and zeros. Returns ``module``."""
+    with torch.no_grad():
+        for layer in module.modules():
+            if isinstance(layer, nn.Linear):
+                nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
+                if layer.bias is not None:
+                    bound = 1 / math.sqrt(layer.in_features) if layer.in_features > 0 else 0.0
+                    nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+            elif isinstance(layer, nn.LayerNorm):
+                layer.reset_parameters()
+            elif next(layer.parameters(recurse=False), None) is not None:
+                raise TypeError(f"init_parameters draws nn.Linear and nn.LayerNorm weights only, "
+                                f"not those of a {type(layer).__name__}")
+    return module
+
+
+def seeded_module(build: Callable[[], nn.Module], seed: int | np.random.Generator,
+                  device: torch.device | str | None = None) -> nn.Module:
+    """``build()`` with its weights drawn from :func:`torch_generator` ``(seed)`` (the same
+    weights as ``torch.manual_seed(seed); build()``, but torch's global generator is never
+    touched), on ``device`` (default: :func:`nascourse.train.default_device`). The module
+    is built without weights (on the ``meta`` device), then given them."""
+    with torch.device("meta"):
+        module = build()
+    module = init_parameters(module.to_empty(device="cpu"), torch_generator(seed))
+    return module.to(device or default_device())
+
+
+def make_encoder(seed: int | np.random.Generator, device: torch.device | None = None, **kwargs) -> GraphEncoder:
+    """A :class:`GraphEncoder` (``kwargs`` as for it) with weights drawn from ``seed``, on
+    ``device`` (default: :func:`nascourse.train.default_device`)."""
+    return seeded_module(lambda: GraphEncoder(**kwargs), seed, device)
 
 
 @torch.no_grad()
@@ -124,15 +163,14 @@ def train_with_head(encoder: GraphEncoder, batch: GraphBatch, make_head: Callabl
                     loss: Callable[[torch.Tensor, np.ndarray], torch.Tensor], epochs: int, batch_size: int,
                     lr: float, seed: int, min_chunk: int = 1) -> list[float]:
     """The training loop of both ways to train an encoder: ``encoder`` (in place) and a new
-    head from ``make_head`` (built after seeding torch with ``seed``), with Adam, on
+    head from ``make_head`` (weights drawn from ``seed``, see :func:`seeded_module`), with Adam, on
     mini-batches of ``batch_size`` graphs shuffled by ``seed``. ``loss(outputs, chunk)`` is
     the loss of the head's ``outputs`` for the graphs at positions ``chunk``; a last
     mini-batch smaller than ``min_chunk`` joins the one before. Returns the mean loss of
     each epoch; the encoder is left in eval mode."""
     epochs, batch_size = check_int("epochs", epochs), check_int("batch_size", batch_size)
     device = next(encoder.parameters()).device
-    torch.manual_seed(seed)
-    head = make_head().to(device)
+    head = seeded_module(make_head, seed, device)
     optimiser = torch.optim.Adam([*encoder.parameters(), *head.parameters()], lr=lr)
     rng = np.random.default_rng(seed)
     data = batch.to(device)

@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.metrics import r2_score
+from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
 from nascourse._checks import check_int
+from nascourse.gennape.encoder import seeded_module
 from nascourse.gennape.fuzzy import FuzzyCMeans
 from nascourse.gennape.transform import FlopsTransform
 from nascourse.train import default_device
@@ -34,20 +38,24 @@ class HeadEnsemble(nn.Module):
         return (outputs * u).sum(dim=1)
 
 
-class GennapeRegressor:
-    """Embeddings -> accuracy, the GENNAPE way.
+class GennapeRegressor(RegressorMixin, BaseEstimator):
+    """Embeddings -> accuracy, the GENNAPE way, a scikit-learn regressor.
 
     ``n_clusters`` heads weighted by fuzzy c-means memberships (``n_clusters=1``: one plain
     head, the ablation without the ensemble); labels transformed with FLOPs when
-    ``use_flops``. :meth:`fit` trains on a source family, :meth:`fine_tune` continues
-    training on a few labelled networks of a target family, :meth:`predict` returns
-    accuracies. Fitted attributes: ``scaler_mean_``, ``scaler_std_`` (of the embeddings),
-    ``fcm_`` (or ``None``), ``transform_``, ``model_``.
+    ``use_flops`` (then every method takes the networks' FLOPs as the keyword ``flops``).
+    :meth:`fit` trains on a source family, :meth:`fine_tune` continues training on a few
+    labelled networks of a target family, :meth:`predict` returns accuracies. Everything
+    random (memberships' start, heads' weights) comes from ``random_state`` (an int seed or
+    a ``numpy.random.Generator``) through explicit generators. Fitted attributes:
+    ``scaler_mean_``, ``scaler_std_`` (of the embeddings), ``fcm_`` (or ``None``),
+    ``transform_``, ``model_``, ``n_features_in_``; before :meth:`fit`, the other methods
+    raise ``NotFittedError``.
     """
 
     def __init__(self, n_clusters: int = 4, m: float = 2.0, hidden: int = 32, epochs: int = 300,
                  fine_tune_epochs: int = 100, lr: float = 3e-3, weight_decay: float = 1e-4,
-                 use_flops: bool = True, random_state: int = 0):
+                 use_flops: bool = True, random_state: int | np.random.Generator = 0):
         self.n_clusters = n_clusters
         self.m = m
         self.hidden = hidden
@@ -58,18 +66,15 @@ class GennapeRegressor:
         self.use_flops = use_flops
         self.random_state = random_state
 
-    def _inputs(self, Z) -> tuple[torch.Tensor, torch.Tensor]:
-        Z = np.asarray(Z, dtype=np.float64)
-        if Z.ndim != 2 or Z.shape[1] != len(self.scaler_mean_):
-            raise ValueError(f"embeddings must be an array of shape (networks, {len(self.scaler_mean_)}), got {Z.shape}")
-        scaled = (Z - self.scaler_mean_) / self.scaler_std_
-        u = np.ones((len(Z), 1)) if self.fcm_ is None else self.fcm_.predict_proba(scaled)
+    def _inputs(self, X: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        scaled = (X - self.scaler_mean_) / self.scaler_std_
+        u = np.ones((len(X), 1)) if self.fcm_ is None else self.fcm_.predict_proba(scaled)
         device = default_device()
         return (torch.as_tensor(scaled, dtype=torch.float32, device=device),
                 torch.as_tensor(u, dtype=torch.float32, device=device))
 
-    def _train(self, Z, y: np.ndarray, epochs: int) -> None:
-        z, u = self._inputs(Z)
+    def _train(self, X: np.ndarray, y: np.ndarray, epochs: int) -> None:
+        z, u = self._inputs(X)
         target = torch.as_tensor(y, dtype=torch.float32, device=z.device)
         optimiser = torch.optim.Adam(self.model_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         self.model_.train()
@@ -80,42 +85,44 @@ class GennapeRegressor:
             optimiser.step()
         self.model_.eval()
 
-    def fit(self, Z, accuracy, flops=None) -> "GennapeRegressor":
-        """Cluster the embeddings ``Z`` (networks x dims) and train the heads on ``accuracy``."""
-        Z = np.asarray(Z, dtype=np.float64)
-        if Z.ndim != 2 or len(Z) != len(np.atleast_1d(accuracy)):
-            raise ValueError(f"Z must be 2-D with one row per accuracy, got shape {Z.shape} for "
-                             f"{len(np.atleast_1d(accuracy))} labels")
+    def fit(self, X, y, *, flops=None) -> "GennapeRegressor":
+        """Cluster the embeddings ``X`` (networks x dims) and train the heads on the
+        accuracies ``y`` (with the networks' ``flops`` when ``use_flops``)."""
+        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
         c = check_int("n_clusters", self.n_clusters)
         epochs = check_int("epochs", self.epochs)
+        hidden = check_int("hidden", self.hidden)
         self.transform_ = FlopsTransform(self.use_flops)
-        y = self.transform_.fit_transform(accuracy, flops)
-        self.scaler_mean_, self.scaler_std_ = Z.mean(axis=0), Z.std(axis=0) + 1e-8
-        scaled = (Z - self.scaler_mean_) / self.scaler_std_
+        target = self.transform_.fit_transform(y, flops=flops)
+        self.scaler_mean_, self.scaler_std_ = X.mean(axis=0), X.std(axis=0) + 1e-8
+        scaled = (X - self.scaler_mean_) / self.scaler_std_
         self.fcm_ = None if c == 1 else FuzzyCMeans(c, m=self.m, random_state=self.random_state).fit(scaled)
-        torch.manual_seed(self.random_state)
-        self.model_ = HeadEnsemble(Z.shape[1], c, check_int("hidden", self.hidden)).to(default_device())
-        self._train(Z, y, epochs)
+        self.model_ = seeded_module(lambda: HeadEnsemble(X.shape[1], c, hidden), self.random_state)
+        self._train(X, target, epochs)
         return self
 
-    def fine_tune(self, Z, accuracy, flops=None) -> "GennapeRegressor":
-        """Refit the label standardisation on a target family's labels and train the heads on
-        them for ``fine_tune_epochs`` more steps (clusters and embedding scaling unchanged)."""
-        if not hasattr(self, "model_"):
-            raise RuntimeError("call fit before fine_tune")
-        y = self.transform_.fit_transform(accuracy, flops)
-        torch.manual_seed(self.random_state)
-        self._train(Z, y, check_int("fine_tune_epochs", self.fine_tune_epochs))
+    def fine_tune(self, X, y, *, flops=None) -> "GennapeRegressor":
+        """Refit the label standardisation on a target family's accuracies ``y`` and train
+        the heads on them for ``fine_tune_epochs`` more steps (clusters and embedding
+        scaling unchanged)."""
+        check_is_fitted(self)
+        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, reset=False)
+        target = self.transform_.fit_transform(y, flops=flops)
+        self._train(X, target, check_int("fine_tune_epochs", self.fine_tune_epochs))
         return self
 
-    def predict_labels(self, Z) -> np.ndarray:
-        """Standardised (transformed) labels of the networks with embeddings ``Z``."""
-        if not hasattr(self, "model_"):
-            raise RuntimeError("call fit before predict")
-        z, u = self._inputs(Z)
+    def predict_labels(self, X) -> np.ndarray:
+        """Standardised (transformed) labels of the networks with embeddings ``X``."""
+        check_is_fitted(self)
+        z, u = self._inputs(validate_data(self, X, dtype=np.float64, reset=False))
         with torch.no_grad():
             return self.model_(z, u).cpu().numpy().astype(np.float64)
 
-    def predict(self, Z, flops=None) -> np.ndarray:
+    def predict(self, X, *, flops=None) -> np.ndarray:
         """Predicted accuracies (the inverse label transform of :meth:`predict_labels`)."""
-        return self.transform_.inverse_transform(self.predict_labels(Z), flops)
+        labels = self.predict_labels(X)
+        return self.transform_.inverse_transform(labels, flops=flops)
+
+    def score(self, X, y, sample_weight=None, *, flops=None) -> float:
+        """R^2 of :meth:`predict` against the accuracies ``y`` (the FLOPs passed on)."""
+        return float(r2_score(y, self.predict(X, flops=flops), sample_weight=sample_weight))

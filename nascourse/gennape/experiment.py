@@ -12,7 +12,7 @@ benchmark-size networks (NAS-Bench-Suite-Zero), in millions.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import networkx as nx
 import numpy as np
@@ -21,7 +21,7 @@ from scipy import stats
 from sklearn.ensemble import RandomForestRegressor
 
 from nascourse import bench, features
-from nascourse._checks import check_choice
+from nascourse._checks import check_choice, check_int, check_sequence, check_type
 from nascourse.gennape.contrastive import pretrain
 from nascourse.gennape.encoder import GraphEncoder, embed, make_encoder, train_regression
 from nascourse.gennape.ensemble import GennapeRegressor
@@ -31,6 +31,7 @@ from nascourse.nn.darts import darts_network
 from nascourse.nn.nb101 import nb101_network
 from nascourse.nn.nb201 import nb201_network
 from nascourse.predictors.metrics import spearman
+from nascourse.registry import Registry
 from nascourse.spaces import darts, nb101, nb201
 
 
@@ -80,9 +81,8 @@ def nb201_family(n: int, seed: int, C: int = 16, N: int = 1, exclude: Family | N
     pool = zc.index.to_numpy()
     if exclude is not None:
         pool = np.setdiff1d(pool, [c.index for c in exclude.cells])
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 2 <= n <= len(pool):
-        raise ValueError(f"n must be an int in 2..{len(pool)}, got {n!r}")
-    index = np.sort(np.random.default_rng(seed).choice(pool, size=int(n), replace=False))
+    n = check_int("n", n, minimum=2, maximum=len(pool))
+    index = np.sort(np.random.default_rng(seed).choice(pool, size=n, replace=False))
     cells = [nb201.Cell.from_index(int(i)) for i in index]
     graphs = [trace(nb201_network(c, C=C, N=N)) for c in cells]
     accuracy = bench.load_nb201("cifar10").loc[index, "test_acc"].to_numpy()
@@ -105,9 +105,8 @@ def nb301_family(n: int, seed: int, C: int = 16, layers: int = 5, exclude: Famil
     if exclude is not None:
         taken = {c.to_compact() for c in exclude.cells}
         pool = np.array([i for i in pool if darts.from_compact(table["genotype"][i]).to_compact() not in taken])
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 2 <= n <= len(pool):
-        raise ValueError(f"n must be an int in 2..{len(pool)}, got {n!r}")
-    index = np.sort(np.random.default_rng(seed).choice(pool, size=int(n), replace=False))
+    n = check_int("n", n, minimum=2, maximum=len(pool))
+    index = np.sort(np.random.default_rng(seed).choice(pool, size=n, replace=False))
     genotypes = [darts.from_compact(table["genotype"][i]) for i in index]
     graphs = ([trace_darts(g, C=C, layers=layers) for g in genotypes] if fast
               else [trace(darts_network(g, C=C, layers=layers)) for g in genotypes])
@@ -125,10 +124,8 @@ def darts_features(genotypes: Sequence[darts.Genotype]) -> pd.DataFrame:
     nodes read another intermediate node; the depth of every intermediate node (edges on
     its longest path from a cell input) and the largest depth. 30 columns.
     """
-    if isinstance(genotypes, darts.Genotype) or not all(isinstance(g, darts.Genotype) for g in genotypes):
-        raise TypeError("genotypes must be a sequence of spaces.darts.Genotype")
     rows = []
-    for genotype in genotypes:
+    for genotype in check_sequence("genotypes", genotypes, darts.Genotype, "spaces.darts.Genotype"):
         row = {}
         for kind in ("normal", "reduce"):
             cell = getattr(genotype, kind)
@@ -204,11 +201,6 @@ def flops_correlations(nb301: bool = True) -> pd.DataFrame:
     return pd.DataFrame(rows)[["family", "protocol", "networks", "accuracy", "rho"]]
 
 
-#: The rows of :func:`transfer_seed`, in order.
-METHODS: tuple[str, ...] = ("GENNAPE", "without contrastive pre-training", "without the ensemble",
-                            "without the FLOPs transform", "FLOPs alone", "GRAF random forest")
-
-
 @dataclass(frozen=True)
 class Variant:
     """A setting of GENNAPE's pre-training: the encoder's size (``hidden``, ``layers``), the
@@ -228,21 +220,27 @@ class Variant:
         return {"hidden": self.hidden, "layers": self.layers}
 
 
-#: The variants of chapter 08 and ``scripts/gennape_variants.py``: the chapter's setting
-#: first, then one change each (or the two larger-data changes together).
-VARIANTS: tuple[Variant, ...] = (
-    Variant("as in the chapter"),
-    Variant("+ unlabelled target-space graphs", extra=("target space",)),
-    Variant("+ unlabelled graphs of the other space", extra=("other space",)),
-    Variant("+ both", extra=("target space", "other space")),
-    Variant("6 layers", layers=6),
-    Variant("hidden width 64", hidden=64),
-    Variant("temperature 0.5", temperature=0.5),
-    Variant("temperature 0.05", temperature=0.05),
-    Variant("narrow positives (bandwidth x 0.4)", bandwidth_scale=0.1),
-    Variant("broad positives (bandwidth x 4)", bandwidth_scale=1.0),
-    Variant("40 epochs", epochs=40),
-)
+#: The variants of chapter 08 and ``scripts/gennape_variants.py`` by name: the chapter's
+#: setting first, then one change each (or the two larger-data changes together).
+VARIANTS: Registry[Variant] = Registry("variant")
+
+
+def add_variant(name: str, **settings) -> Variant:
+    """Register ``Variant(name, **settings)`` in :data:`VARIANTS` and return it."""
+    return VARIANTS.add(name, Variant(name, **settings))
+
+
+add_variant("as in the chapter")
+add_variant("+ unlabelled target-space graphs", extra=("target space",))
+add_variant("+ unlabelled graphs of the other space", extra=("other space",))
+add_variant("+ both", extra=("target space", "other space"))
+add_variant("6 layers", layers=6)
+add_variant("hidden width 64", hidden=64)
+add_variant("temperature 0.5", temperature=0.5)
+add_variant("temperature 0.05", temperature=0.05)
+add_variant("narrow positives (bandwidth x 0.4)", bandwidth_scale=0.1)
+add_variant("broad positives (bandwidth x 4)", bandwidth_scale=1.0)
+add_variant("40 epochs", epochs=40)
 
 
 def pretrained_encoder(source: Family, seed: int, epochs: int = 20, extra: Sequence[Family] = (),
@@ -263,9 +261,100 @@ def supervised_encoder(source: Family, seed: int, epochs: int = 20, **encoder_kw
     """The ablation without contrastive pre-training: an encoder drawn from ``seed`` and
     trained with a linear head to regress the FLOPs-transformed labels of ``source``."""
     model = make_encoder(seed, **encoder_kwargs)
-    y = FlopsTransform().fit_transform(source.accuracy, source.flops)
+    y = FlopsTransform().fit_transform(source.accuracy, flops=source.flops)
     train_regression(model, source.batch, y, epochs=epochs, seed=seed)
     return model
+
+
+@dataclass
+class TransferRun:
+    """One seed of the transfer experiment as the methods of :data:`TRANSFER_METHODS` see
+    it: the families, the target networks for fine-tuning (``tune``) and for the score
+    (``test``), and the encoders, pre-trained (``encoder``) or trained on the source's
+    labels (``supervised``) when a method first asks for them."""
+
+    source: Family
+    target: Family
+    seed: int
+    tune: np.ndarray
+    test: np.ndarray
+    n_clusters: int = 4
+    epochs: int = 20
+    encoder_kwargs: dict = field(default_factory=dict)
+    encoder: GraphEncoder | None = None
+    supervised: GraphEncoder | None = None
+
+    def pretrained_encoder(self) -> GraphEncoder:
+        if self.encoder is None:
+            self.encoder = pretrained_encoder(self.source, self.seed, self.epochs, **self.encoder_kwargs)[0]
+        return self.encoder
+
+    def supervised_encoder(self) -> GraphEncoder:
+        if self.supervised is None:
+            self.supervised = supervised_encoder(self.source, self.seed, self.epochs, **self.encoder_kwargs)
+        return self.supervised
+
+    def rho(self, predicted: np.ndarray) -> float:
+        """Spearman's rho of ``predicted`` with the accuracies of the test networks."""
+        return spearman(self.target.accuracy[self.test], predicted)
+
+    def gennape(self, encoder: GraphEncoder, n_clusters: int, use_flops: bool) -> tuple[float, float]:
+        """Zero-shot and fine-tuned rho of a :class:`GennapeRegressor` on ``encoder``'s
+        embeddings, fitted on the source family."""
+        source, target, test, tune = self.source, self.target, self.test, self.tune
+        Zs, Zt = embed(encoder, source.batch), embed(encoder, target.batch)
+        reg = GennapeRegressor(n_clusters=n_clusters, use_flops=use_flops, random_state=self.seed)
+        reg.fit(Zs, source.accuracy, flops=source.flops)
+        zero = self.rho(reg.predict(Zt[test], flops=target.flops[test]))
+        reg.fine_tune(Zt[tune], target.accuracy[tune], flops=target.flops[tune])
+        return zero, self.rho(reg.predict(Zt[test], flops=target.flops[test]))
+
+
+#: The methods of :func:`transfer_seed` by name: each maps a :class:`TransferRun` to its
+#: zero-shot and fine-tuned rho (NaN for a method that needs target labels).
+TRANSFER_METHODS: Registry[Callable[[TransferRun], tuple[float, float]]] = Registry("transfer method")
+
+
+@TRANSFER_METHODS.register("GENNAPE")
+def gennape_transfer(run: TransferRun) -> tuple[float, float]:
+    return run.gennape(run.pretrained_encoder(), run.n_clusters, use_flops=True)
+
+
+@TRANSFER_METHODS.register("without contrastive pre-training")
+def supervised_transfer(run: TransferRun) -> tuple[float, float]:
+    return run.gennape(run.supervised_encoder(), run.n_clusters, use_flops=True)
+
+
+@TRANSFER_METHODS.register("without the ensemble")
+def single_head_transfer(run: TransferRun) -> tuple[float, float]:
+    return run.gennape(run.pretrained_encoder(), 1, use_flops=True)
+
+
+@TRANSFER_METHODS.register("without the FLOPs transform")
+def plain_labels_transfer(run: TransferRun) -> tuple[float, float]:
+    return run.gennape(run.pretrained_encoder(), run.n_clusters, use_flops=False)
+
+
+@TRANSFER_METHODS.register("FLOPs alone")
+def flops_transfer(run: TransferRun) -> tuple[float, float]:
+    rho = run.rho(run.target.flops[run.test])
+    return rho, rho
+
+
+@TRANSFER_METHODS.register("GRAF random forest")
+def forest_transfer(run: TransferRun) -> tuple[float, float]:
+    """A random forest on the target's tabular features (GRAF's for NAS-Bench-201),
+    trained on the fine-tuning networks only: it has no zero-shot version."""
+    if run.target.features is None:
+        raise ValueError(f"{run.target.name} has no tabular features for the random forest")
+    X = run.target.features
+    forest = RandomForestRegressor(n_estimators=100, random_state=run.seed, n_jobs=1)
+    forest.fit(X[run.tune], run.target.accuracy[run.tune])
+    return np.nan, run.rho(forest.predict(X[run.test]))
+
+
+#: The rows of :func:`transfer_seed`, in order (the names of :data:`TRANSFER_METHODS`).
+METHODS: tuple[str, ...] = tuple(TRANSFER_METHODS.names)
 
 
 def transfer_seed(source: Family, target: Family, seed: int, n_finetune: int = 50, n_clusters: int = 4,
@@ -274,8 +363,8 @@ def transfer_seed(source: Family, target: Family, seed: int, n_finetune: int = 5
                   **encoder_kwargs) -> list[dict]:
     """One seed of the transfer experiment: Spearman's rho on the target cells not used for
     fine-tuning, with no target labels ("zero-shot") and after fine-tuning on ``n_finetune``
-    random target cells, for GENNAPE, its three ablations and two baselines (``methods``, a
-    subset of :data:`METHODS`, default all).
+    random target cells, for GENNAPE, its three ablations and two baselines (``methods``,
+    names of :data:`TRANSFER_METHODS`, default all).
 
     ``encoder``: a contrastively pre-trained encoder to use for this seed (else one is
     pre-trained here, with ``encoder_kwargs``). The encoder without contrastive pre-training
@@ -283,41 +372,15 @@ def transfer_seed(source: Family, target: Family, seed: int, n_finetune: int = 5
     source's transformed labels instead (:func:`supervised_encoder`). The random forest
     reads ``target.features`` (the GRAF features for NAS-Bench-201).
     """
-    if not 2 <= n_finetune < len(target) - 1:
-        raise ValueError(f"n_finetune must be in 2..{len(target) - 2}, got {n_finetune!r}")
-    if isinstance(methods, str) or not methods:
-        raise TypeError(f"methods must be a non-empty sequence of names among {list(METHODS)}")
-    for m in methods:
-        check_choice("method", m, METHODS)
+    n_finetune = check_int("n_finetune", n_finetune, minimum=2, maximum=len(target) - 2)
+    names = [TRANSFER_METHODS.canonical(m) for m in check_sequence("methods", methods, str, min_length=1)]
     order = np.random.default_rng(seed).permutation(len(target))
-    tune, test = order[:n_finetune], order[n_finetune:]
-    settings = {"GENNAPE": (n_clusters, True), "without contrastive pre-training": (n_clusters, True),
-                "without the ensemble": (1, True), "without the FLOPs transform": (n_clusters, False)}
+    run = TransferRun(source, target, seed, order[:n_finetune], order[n_finetune:], n_clusters, epochs,
+                      encoder_kwargs, encoder, supervised)
     rows = []
-    for method in methods:
-        if method in settings:
-            if method == "without contrastive pre-training":
-                model = supervised or supervised_encoder(source, seed, epochs, **encoder_kwargs)
-            else:
-                encoder = encoder or pretrained_encoder(source, seed, epochs, **encoder_kwargs)[0]
-                model = encoder
-            clusters, use_flops = settings[method]
-            Zs, Zt = embed(model, source.batch), embed(model, target.batch)
-            reg = GennapeRegressor(n_clusters=clusters, use_flops=use_flops, random_state=seed)
-            reg.fit(Zs, source.accuracy, source.flops)
-            zero = spearman(target.accuracy[test], reg.predict(Zt[test], target.flops[test]))
-            reg.fine_tune(Zt[tune], target.accuracy[tune], target.flops[tune])
-            tuned = spearman(target.accuracy[test], reg.predict(Zt[test], target.flops[test]))
-        elif method == "FLOPs alone":
-            zero = tuned = spearman(target.accuracy[test], target.flops[test])
-        else:
-            if target.features is None:
-                raise ValueError(f"{target.name} has no tabular features for the random forest")
-            X = target.features
-            forest = RandomForestRegressor(n_estimators=100, random_state=seed, n_jobs=1)
-            forest.fit(X[tune], target.accuracy[tune])
-            zero, tuned = np.nan, spearman(target.accuracy[test], forest.predict(X[test]))
-        rows.append({"seed": seed, "method": method, "zero-shot": zero, "fine-tuned": tuned})
+    for name in names:
+        zero, tuned = TRANSFER_METHODS[name](run)
+        rows.append({"seed": seed, "method": name, "zero-shot": zero, "fine-tuned": tuned})
     return rows
 
 
@@ -330,8 +393,7 @@ def variant_seed(source: Family, target: Family, seed: int, variant: Variant,
     pre-training data (for instance other cells of the target's space, never the target
     cells themselves, and the graphs of another space). ``encoder``: an (encoder, loss
     curve) pair already pre-trained with this variant and seed, to reuse across targets."""
-    if not isinstance(variant, Variant):
-        raise TypeError(f"variant must be an experiment.Variant, got {type(variant).__name__}")
+    check_type("variant", variant, Variant, "an experiment.Variant")
     unlabelled = unlabelled or {}
     for name in variant.extra:
         check_choice("unlabelled family", name, list(unlabelled))

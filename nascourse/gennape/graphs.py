@@ -38,7 +38,7 @@ import numpy as np
 import torch
 from torch import fx, nn
 
-from nascourse._checks import check_int
+from nascourse._checks import check_int, check_number, check_sequence, check_type
 
 #: The primitive operation types a CG node can have, in the order of the one-hot features.
 OP_TYPES: tuple[str, ...] = ("input", "output", "conv", "bn", "relu", "avgpool", "maxpool",
@@ -212,6 +212,14 @@ def _finish(g: nx.DiGraph) -> nx.DiGraph:
     return out
 
 
+def check_input_shape(input_shape) -> tuple[int, ...]:
+    """``input_shape`` as a tuple if it is a non-empty sequence of positive ints such as
+    ``(1, 3, 32, 32)``."""
+    shape = check_sequence("input_shape", input_shape, (int, np.integer), "positive ints such as (1, 3, 32, 32)",
+                           min_length=1)
+    return tuple(check_int(f"input_shape[{k}]", s) for k, s in enumerate(shape))
+
+
 def trace(module: nn.Module, input_shape: Sequence[int] = (1, 3, 32, 32), simplify: bool = True) -> nx.DiGraph:
     """The computational graph of ``module`` for one input of shape ``input_shape``.
 
@@ -223,13 +231,8 @@ def trace(module: nn.Module, input_shape: Sequence[int] = (1, 3, 32, 32), simpli
     graph is the fx graph as traced (see the module docstring for what simplifying does).
     The module is traced in evaluation mode and restored to its previous mode.
     """
-    if not isinstance(module, nn.Module):
-        raise TypeError(f"trace needs a torch.nn.Module, got {type(module).__name__} {module!r}")
-    if isinstance(input_shape, (str, bytes)) or not isinstance(input_shape, Sequence):
-        raise TypeError(f"input_shape must be a sequence of positive ints such as (1, 3, 32, 32), got {input_shape!r}")
-    if not input_shape or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in input_shape):
-        raise ValueError(f"input_shape must be a non-empty sequence of positive ints such as (1, 3, 32, 32), "
-                         f"got {tuple(input_shape)!r}")
+    check_type("the module to trace", module, nn.Module, "a torch.nn.Module")
+    input_shape = check_input_shape(input_shape)
     was_training = module.training
     module.eval()
     try:
@@ -371,13 +374,9 @@ def trace_darts(genotype, C: int = 16, layers: int = 8, num_classes: int = 10,
     for name, value in (("C", C), ("num_classes", num_classes)):
         check_int(name, value)
     check_int("layers", layers, minimum=3)
-    if isinstance(input_shape, (str, bytes)) or not isinstance(input_shape, Sequence):
-        raise TypeError(f"input_shape must be a sequence of four positive ints such as (1, 3, 32, 32), "
-                        f"got {input_shape!r}")
-    if (len(input_shape) != 4 or input_shape[1] != 3
-            or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in input_shape)):
-        raise ValueError(f"input_shape must be (batch, 3, height, width) with positive ints, got "
-                         f"{tuple(input_shape)!r}")
+    input_shape = check_input_shape(input_shape)
+    if len(input_shape) != 4 or input_shape[1] != 3:
+        raise ValueError(f"input_shape must be (batch, 3, height, width), got {input_shape!r}")
     return _darts_graph(genotype, C, layers, num_classes, tuple(input_shape)).copy()
 
 
@@ -447,12 +446,9 @@ class GraphBatch:
 
 def batch_graphs(graphs: Sequence[nx.DiGraph]) -> GraphBatch:
     """Stack the graphs (numbered ``0..n-1`` as :func:`trace` numbers them) into one batch."""
-    if isinstance(graphs, nx.Graph) or not isinstance(graphs, Sequence) or not graphs:
-        raise TypeError(f"batch_graphs needs a non-empty sequence of networkx graphs, got {type(graphs).__name__}")
+    graphs = check_sequence("graphs", graphs, nx.DiGraph, "networkx.DiGraph from trace()", min_length=1)
     xs, edges, ids, offset = [], [], [], 0
     for i, g in enumerate(graphs):
-        if not isinstance(g, nx.DiGraph):
-            raise TypeError(f"graph {i} is a {type(g).__name__}, not a networkx.DiGraph from trace()")
         xs.append(node_features(g))
         e = np.array(list(g.edges), dtype=np.int64).reshape(-1, 2).T + offset
         edges.append(e)
@@ -476,15 +472,6 @@ def laplacian_spectrum(g: nx.DiGraph, k: int = 32) -> np.ndarray:
     out[: min(k, len(eigenvalues))] = eigenvalues[:k]
     return out
 
-
-#: Colours of the operation types in :func:`draw_graph`, from the course's colour-blind-safe
-#: palette (``nascourse.viz.PALETTE``): convolutions and poolings as in the cell drawings.
-OP_COLOURS: dict[str, str] = {"input": "#e6e6e6", "output": "#e6e6e6", "conv": "#0072B2",
-                              "bn": "#56B4E9", "relu": "#F0E442", "avgpool": "#009E73",
-                              "maxpool": "#CC79A7", "global_avgpool": "#009E73",
-                              "linear": "#D55E00", "add": "#7f7f7f", "mul": "#7f7f7f",
-                              "concat": "#b0b0b0", "slice": "#ffffff", "flatten": "#e6e6e6",
-                              "other": "#ffffff"}
 
 #: Smallest font size (points) of the node labels, legible at the website's text width.
 MIN_FONT = 9
@@ -542,15 +529,16 @@ def layered_layout(g: nx.DiGraph) -> tuple[dict, dict]:
 def draw_graph(g: nx.DiGraph, ax=None, title: str | None = None, nodes=None,
                fontsize: float = MIN_FONT):
     """Draw a small CG top to bottom: each node a box named by :func:`node_label` and
-    coloured by type (:data:`OP_COLOURS`), each edge an arrow. ``nodes``: draw only these
+    coloured by type (:data:`nascourse.viz.OP_COLOURS`), each edge an arrow. ``nodes``: draw only these
     nodes (the subgraph they induce), for instance the first stage of a large network.
     Without ``ax``, the figure is sized to the graph, at most 6.8 inches wide. Returns the
     axes."""
     import matplotlib.pyplot as plt
     from matplotlib.colors import to_rgb
 
-    if not isinstance(g, nx.DiGraph):
-        raise TypeError(f"g must be a networkx.DiGraph from trace(), got {type(g).__name__}")
+    from nascourse.viz import OP_COLOURS
+
+    check_type("g", g, nx.DiGraph, "a networkx.DiGraph from trace()")
     if nodes is not None:
         nodes = list(nodes)
         missing = [v for v in nodes if v not in g]
@@ -558,9 +546,7 @@ def draw_graph(g: nx.DiGraph, ax=None, title: str | None = None, nodes=None,
             raise ValueError(f"nodes must be a non-empty subset of the graph's nodes; "
                              f"not in the graph: {missing[:5]}")
         g = g.subgraph(nodes)
-    if not isinstance(fontsize, (int, float)) or fontsize < MIN_FONT:
-        raise ValueError(f"fontsize must be a number >= {MIN_FONT} (legible on the page), "
-                         f"got {fontsize!r}")
+    check_number("fontsize (legible on the page)", fontsize, minimum=MIN_FONT)
     pos, points = layered_layout(g)
     xs = [x for x, _ in pos.values()] + [x for route in points.values() for x, _ in route]
     ys = [y for _, y in pos.values()]
