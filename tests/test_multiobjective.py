@@ -342,3 +342,11 @@ def test_front_staircase_encloses_the_hypervolume():
         assert len(x) == len(y) == 2 * mo.pareto_front(Y, maximize, keep_duplicates=False).sum() - 1
     with pytest.raises(ValueError, match="two objective columns"):
         mo.front_staircase(np.zeros((3, 3)))
+
+
+def test_trajectory_needs_a_reference_for_a_plain_objective():
+    history = mo.MO_STRATEGIES["random"](lambda cell: {"score": 1.0, "a": 1.0, "b": 2.0}, 5, seed=0)
+    with pytest.raises(ValueError, match="pass reference"):
+        mo.hypervolume_trajectory(history, names=["a", "b"], maximize=[True, False])
+    trajectory = mo.hypervolume_trajectory(history, reference=[0.0, 3.0], names=["a", "b"], maximize=[True, False])
+    assert trajectory.tolist() == [1.0] * 5

@@ -195,6 +195,15 @@ def nsga2(objective: Callable, budget: int, seed: int | np.random.Generator = 0,
         optuna.logging.set_verbosity(verbosity)
 
 
+def _reference(objective: Any, reference: Sequence[float] | None) -> Sequence[float]:
+    """``reference``, or the objective's own reference point when it is None."""
+    if reference is not None:
+        return reference
+    if not callable(getattr(objective, "reference_point", None)):
+        raise ValueError("pass reference=...: the objective has no reference_point() method")
+    return objective.reference_point()
+
+
 def hypervolume_trajectory(history: History, objective: Any = None, reference: Sequence[float] | None = None,
                            names: Sequence[str] | None = None,
                            maximize: Sequence[bool] | None = None) -> np.ndarray:
@@ -206,10 +215,7 @@ def hypervolume_trajectory(history: History, objective: Any = None, reference: S
     previous value (0 before the first success).
     """
     names, flags = _directions(objective, names, maximize)
-    if reference is None:
-        if not hasattr(objective, "reference_point"):
-            raise ValueError("pass reference=...: the objective has no reference_point() method")
-        reference = objective.reference_point()
+    reference = _reference(objective, reference)
     Y = objective_values(history, names, failed="nan")
     out = np.zeros(len(Y))
     front = np.empty((0, len(names)))
@@ -242,8 +248,7 @@ def compare_hypervolume(strategies: Iterable[str], objective: Any, seeds: Iterab
     if unknown:
         raise ValueError(f"options given for strategies that are not compared: {sorted(unknown)}")
     functions = {name: MO_STRATEGIES.get(name) for name in strategies}  # unknown names fail here
-    if reference is None:
-        reference = objective.reference_point()
+    reference = _reference(objective, reference)
     rows, seconds = [], {}
     for name, fn in functions.items():
         start = time.perf_counter()
