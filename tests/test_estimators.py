@@ -95,3 +95,30 @@ def test_unseeded_gcn_draws_fresh_entropy_not_numpy_global_state():
     a = GCNRegressor(**{**TINY_GCN, "min_steps": 5}).fit(X, y).predict(X)
     b = GCNRegressor(**{**TINY_GCN, "min_steps": 5}).fit(X, y).predict(X)
     assert np.array_equal(np.random.get_state()[1], numpy_state[1]) and not np.allclose(a, b)
+
+
+# ----------------------------------------------------------------- GENNAPE's estimators (chapter 08)
+
+from nascourse.gennape import FlopsTransform, FuzzyCMeans, GennapeRegressor  # noqa: E402
+
+#: The FLOPs-aware versions need the networks' FLOPs (the keyword ``flops=`` of every method),
+#: which scikit-learn's checks cannot pass: the checks run the plain-label versions, which
+#: share all the code but the FLOPs factor; tests/test_gennape.py tests the FLOPs path. The
+#: regressor reads embeddings (a numeric table), so every regressor check applies; it runs
+#: small (8 units, 40 full-batch steps at a larger learning rate) to stay fast.
+GENNAPE_ESTIMATORS = [
+    FuzzyCMeans(n_clusters=3),
+    FlopsTransform(use_flops=False),
+    GennapeRegressor(n_clusters=2, hidden=8, epochs=40, lr=0.02, use_flops=False),
+]
+
+GENNAPE_EXPECTED_FAILED: dict[str, dict[str, str]] = {
+    "FlopsTransform": {"check_fit1d": "a vector of accuracies is the transform's main input (it "
+                                      "stands for one column and comes back as a vector), not an error"},
+}
+
+
+@parametrize_with_checks(GENNAPE_ESTIMATORS,
+                         expected_failed_checks=lambda e: GENNAPE_EXPECTED_FAILED.get(type(e).__name__, {}))
+def test_gennape_estimator_checks(estimator, check, one_torch_thread):
+    check(estimator)
