@@ -350,3 +350,13 @@ def test_trajectory_needs_a_reference_for_a_plain_objective():
         mo.hypervolume_trajectory(history, names=["a", "b"], maximize=[True, False])
     trajectory = mo.hypervolume_trajectory(history, reference=[0.0, 3.0], names=["a", "b"], maximize=[True, False])
     assert trajectory.tolist() == [1.0] * 5
+
+
+def test_devices_table():
+    table = mo.devices_table("cifar10", "energy")
+    assert list(table.columns) == ["accuracy", "test_acc", "edgegpu", "eyeriss", "fpga"]
+    latency = mo.devices_table()
+    assert list(latency.columns[2:]) == list(mo.DEVICES) and latency["edgetpu"].isna().sum() == 4699
+    assert latency.loc[42, "pixel3"] == mo.hardware_objective("pixel3")(nb201.Cell.from_index(42))["latency"]
+    with pytest.raises(ValueError, match=r"unknown metric 'power'.*\['energy', 'latency'\]"):
+        mo.devices_table(metric="power")

@@ -5,7 +5,8 @@
   :func:`hypervolume_contributions` (tested against moocore);
 - :mod:`~nascourse.search.multiobjective.hardware`: :func:`hardware_objective`, the
   (accuracy, latency or energy) objective of NAS-Bench-201 cells on the six HW-NAS-Bench
-  devices, and :func:`objective_values` to read a search history as a matrix;
+  devices, :func:`devices_table` (every device's cost side by side) and
+  :func:`objective_values` to read a search history as a matrix;
 - :mod:`~nascourse.search.multiobjective.latency`: is latency additive? An additive
   :class:`LookupTable` fitted by least squares, :func:`latency_models` (table against a
   GRAF forest per device) and :func:`expected_cost` (the table's differentiable form for
@@ -26,7 +27,7 @@ A typical use::
     hv = mo.hypervolume(front, objective.reference_point(), objective.maximize)
 """
 
-from nascourse.search.multiobjective.hardware import (DEVICE_METRICS, DEVICES, HardwareObjective,
+from nascourse.search.multiobjective.hardware import (DEVICE_METRICS, DEVICES, HardwareObjective, devices_table,
                                                       hardware_objective, objective_values)
 from nascourse.search.multiobjective.latency import LookupTable, expected_cost, latency_models
 from nascourse.search.multiobjective.pareto import (crowding_distance, dominates, front_staircase, hypervolume,
@@ -41,7 +42,7 @@ from nascourse.search.multiobjective.strategies import (CONSTRAINED_STRATEGIES, 
 
 __all__ = ["CONSTRAINED_STRATEGIES", "DEVICES", "DEVICE_METRICS", "FeasibleSpace", "HardwareObjective",
            "LookupTable", "MO_STRATEGIES", "MnasNetObjective", "PenaltyObjective", "best_feasible", "compare_hypervolume",
-           "crowding_distance", "dominates", "expected_cost", "feasible_trajectory", "front_staircase", "hardware_objective", "hypervolume",
+           "crowding_distance", "devices_table", "dominates", "expected_cost", "feasible_trajectory", "front_staircase", "hardware_objective", "hypervolume",
            "hypervolume_contributions", "hypervolume_trajectory", "latency_models", "mnasnet_reward", "mnasnet_search",
            "mo_regularized_evolution", "non_dominated_sort", "nsga2", "objective_values", "pareto_front",
            "penalty_search", "rejection_search", "to_minimisation"]

@@ -29,7 +29,7 @@ from nascourse.search.multiobjective.pareto import hypervolume, pareto_front
 from nascourse.search.objectives import BenchmarkObjective
 from nascourse.spaces import nb201
 
-__all__ = ["DEVICES", "DEVICE_METRICS", "HardwareObjective", "hardware_objective", "objective_values"]
+__all__ = ["DEVICES", "DEVICE_METRICS", "HardwareObjective", "devices_table", "hardware_objective", "objective_values"]
 
 #: The six HW-NAS-Bench devices and the cost metrics each one has (the Eyeriss
 #: arithmetic intensity is not a cost, so it is left out).
@@ -140,6 +140,22 @@ def hardware_objective(device: str = "edgegpu", metric: str = "latency", dataset
     is a ValueError that lists the valid ones.
     """
     return HardwareObjective(device, metric, dataset, select_on)
+
+
+def devices_table(dataset: str = "cifar10", metric: str = "latency", select_on: str = "auto") -> pd.DataFrame:
+    """Every cell's ``accuracy`` (selection), ``test_acc`` and ``metric`` on every device
+    that has it (one column per device, NaN where HW-NAS-Bench has no value), indexed by
+    the benchmark index: for comparing devices, e.g. ``table.drop(columns=["accuracy",
+    "test_acc"]).corr("kendall")``."""
+    devices = [d for d in DEVICES if metric in DEVICE_METRICS[d]]
+    if not devices:
+        valid = sorted({m for metrics in DEVICE_METRICS.values() for m in metrics})
+        raise ValueError(f"unknown metric {metric!r}; valid metrics are {valid}")
+    objectives = [HardwareObjective(d, metric, dataset, select_on) for d in devices]
+    frame = objectives[0].table(dropna=False)[["accuracy", "test_acc"]]
+    for device, objective in zip(devices, objectives):
+        frame[device] = objective.table(dropna=False)[metric]
+    return frame
 
 
 def objective_values(history: History, names=("accuracy", "latency"), failed: str = "drop") -> np.ndarray:
