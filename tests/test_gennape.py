@@ -421,6 +421,14 @@ def test_flops_correlations_cover_every_family():
     assert table["rho"].between(0.3, 0.9).all()      # size matters in every family, nowhere near 0
 
 
+def test_every_darts_operation_has_a_graph_writer():
+    from nascourse.gennape.graphs import DARTS_OP_WRITERS
+    from nascourse.spaces import darts
+    assert set(DARTS_OP_WRITERS) == set(darts.OPS)
+    with pytest.raises(ValueError, match="unknown DARTS operation 'conv_7x7'"):
+        DARTS_OP_WRITERS["conv_7x7"]
+
+
 def test_darts_features_by_hand():
     from nascourse.spaces import darts
     cell = darts.Cell((("sep_conv_3x3", 0), ("skip_connect", 1), ("dil_conv_5x5", 2), ("max_pool_3x3", 0),

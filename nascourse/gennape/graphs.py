@@ -30,8 +30,8 @@ from __future__ import annotations
 import math
 import operator
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Sequence
+from functools import lru_cache, partial
+from typing import Callable, Sequence
 
 import networkx as nx
 import numpy as np
@@ -39,6 +39,7 @@ import torch
 from torch import fx, nn
 
 from nascourse._checks import check_int, check_number, check_sequence, check_type
+from nascourse.registry import Registry
 
 #: The primitive operation types a CG node can have, in the order of the one-hot features.
 OP_TYPES: tuple[str, ...] = ("input", "output", "conv", "bn", "relu", "avgpool", "maxpool",
@@ -301,22 +302,8 @@ class _DartsGraphWriter:
         return self.same(f"{prefix}_bn", "bn", joined)
 
     def op(self, prefix: str, name: str, x: str, c: int, stride: int) -> str:
-        if name == "max_pool_3x3":
-            return self.pool(prefix, "maxpool", x, stride)
-        if name == "avg_pool_3x3":
-            return self.pool(prefix, "avgpool", x, stride)
-        if name == "skip_connect":
-            return self.same(prefix, "identity", x) if stride == 1 else self.factorized_reduce(prefix, x, c)
-        kernel = int(name[-1])
-        if name.startswith("sep_conv"):
-            x = self.same(f"{prefix}_0", "relu", x)
-            x = self.conv(f"{prefix}_2", self.conv(f"{prefix}_1", x, c, kernel, stride, groups=c), c, 1)
-            x = self.same(f"{prefix}_4", "relu", self.same(f"{prefix}_3", "bn", x))
-            x = self.conv(f"{prefix}_6", self.conv(f"{prefix}_5", x, c, kernel, 1, groups=c), c, 1)
-            return self.same(f"{prefix}_7", "bn", x)
-        x = self.same(f"{prefix}_0", "relu", x)          # dil_conv_3x3, dil_conv_5x5
-        x = self.conv(f"{prefix}_2", self.conv(f"{prefix}_1", x, c, kernel, stride, groups=c, dilation=2), c, 1)
-        return self.same(f"{prefix}_3", "bn", x)
+        """The nodes of the DARTS operation ``name`` (see :data:`DARTS_OP_WRITERS`)."""
+        return DARTS_OP_WRITERS[name](self, prefix, x, c, stride)
 
     def cell(self, prefix: str, cell, s0: str, s1: str, c: int, reduction: bool, reduction_prev: bool) -> str:
         from nascourse.spaces import darts
@@ -335,6 +322,47 @@ class _DartsGraphWriter:
             states.append(total)
         b, _, h, w = self.shape(states[-1])
         return self.function("cat", "concat", (b, c * cell.num_nodes, h, w), states[darts.NUM_CELL_INPUTS:])
+
+
+#: How :class:`_DartsGraphWriter` writes each DARTS operation: ``write(writer, prefix, x,
+#: channels, stride)`` adds its nodes, named as ``torch.fx`` names those of
+#: :mod:`nascourse.nn.darts`, and returns the last one.
+DARTS_OP_WRITERS: Registry[Callable[..., str]] = Registry("DARTS operation")
+
+
+@DARTS_OP_WRITERS.register("max_pool_3x3")
+def _write_max_pool(w: _DartsGraphWriter, prefix: str, x: str, c: int, stride: int) -> str:
+    return w.pool(prefix, "maxpool", x, stride)
+
+
+@DARTS_OP_WRITERS.register("avg_pool_3x3")
+def _write_avg_pool(w: _DartsGraphWriter, prefix: str, x: str, c: int, stride: int) -> str:
+    return w.pool(prefix, "avgpool", x, stride)
+
+
+@DARTS_OP_WRITERS.register("skip_connect")
+def _write_skip(w: _DartsGraphWriter, prefix: str, x: str, c: int, stride: int) -> str:
+    return w.same(prefix, "identity", x) if stride == 1 else w.factorized_reduce(prefix, x, c)
+
+
+def _write_sep_conv(w: _DartsGraphWriter, prefix: str, x: str, c: int, stride: int, kernel: int) -> str:
+    x = w.same(f"{prefix}_0", "relu", x)
+    x = w.conv(f"{prefix}_2", w.conv(f"{prefix}_1", x, c, kernel, stride, groups=c), c, 1)
+    x = w.same(f"{prefix}_4", "relu", w.same(f"{prefix}_3", "bn", x))
+    x = w.conv(f"{prefix}_6", w.conv(f"{prefix}_5", x, c, kernel, 1, groups=c), c, 1)
+    return w.same(f"{prefix}_7", "bn", x)
+
+
+def _write_dil_conv(w: _DartsGraphWriter, prefix: str, x: str, c: int, stride: int, kernel: int) -> str:
+    x = w.same(f"{prefix}_0", "relu", x)
+    x = w.conv(f"{prefix}_2", w.conv(f"{prefix}_1", x, c, kernel, stride, groups=c, dilation=2), c, 1)
+    return w.same(f"{prefix}_3", "bn", x)
+
+
+DARTS_OP_WRITERS.add("sep_conv_3x3", partial(_write_sep_conv, kernel=3))
+DARTS_OP_WRITERS.add("sep_conv_5x5", partial(_write_sep_conv, kernel=5))
+DARTS_OP_WRITERS.add("dil_conv_3x3", partial(_write_dil_conv, kernel=3))
+DARTS_OP_WRITERS.add("dil_conv_5x5", partial(_write_dil_conv, kernel=5))
 
 
 @lru_cache(maxsize=4096)
