@@ -8,7 +8,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from nascourse import bench
+from nascourse import benchmarks
 from nascourse.spaces import nb101
 
 C3, C1, MP = nb101.OPS
@@ -16,7 +16,7 @@ C3, C1, MP = nb101.OPS
 
 @pytest.fixture(scope="module")
 def table():
-    return bench.load_nb101_sample()
+    return benchmarks.load_nb101_sample()
 
 
 @pytest.fixture(scope="module")
