@@ -89,7 +89,7 @@ def expected_cost(alpha, costs, base: float = 0.0):
 
 def latency_models(devices: Sequence[str] = DEVICES, dataset: str = "cifar10", metric: str = "latency",
                    n_train: int = 1000, seed: int | np.random.Generator = 0,
-                   n_estimators: int = 100) -> pd.DataFrame:
+                   n_estimators: int = 30) -> pd.DataFrame:
     """How well a lookup table and a GRAF random forest predict each device's cost.
 
     Both models are fitted on the same ``n_train`` random cells (those the device has a
