@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from nascourse._checks import check_int, check_type
+from nascourse._checks import check_array, check_int, check_type
 from nascourse.gennape.graphs import NUMERIC_FEATURES, OP_TYPES, GraphBatch
 from nascourse.train import default_device
 
@@ -147,10 +147,10 @@ def train_regression(encoder: GraphEncoder, batch: GraphBatch, y, epochs: int = 
     """Train ``encoder`` in place, with a linear head, to regress the labels ``y`` (one per
     graph of ``batch``, already standardised) by mean squared error: the supervised
     alternative to contrastive pre-training. Returns the mean loss of each epoch."""
-    y = np.asarray(y, dtype=np.float32)
-    if y.shape != (batch.num_graphs,) or not np.isfinite(y).all():
-        raise ValueError(f"y must hold one finite label per graph ({batch.num_graphs}), got shape {y.shape}")
-    target = torch.as_tensor(y, device=next(encoder.parameters()).device)
+    y = check_array("y", y, ndim=1)
+    if len(y) != batch.num_graphs:
+        raise ValueError(f"y must hold one finite label per graph ({batch.num_graphs}), got {len(y)}")
+    target = torch.as_tensor(y.astype(np.float32), device=next(encoder.parameters()).device)
 
     def loss(outputs: torch.Tensor, chunk: np.ndarray) -> torch.Tensor:
         return nn.functional.mse_loss(outputs.squeeze(1), target[chunk])
