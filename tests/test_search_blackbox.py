@@ -1,11 +1,15 @@
 """Tests of the black-box search strategies on small synthetic objectives."""
 
 import concurrent.futures as cf
+import subprocess
+import sys
 import threading
 import time
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from nascourse import search
 from nascourse.spaces import nb201
@@ -221,6 +225,40 @@ def test_surrogates_registry():
     assert search.SURROGATES["gp"] is search.GPSurrogate and search.SURROGATES["forest"] is search.ForestSurrogate
     assert search.ACQUISITIONS.names == ["ei", "pi", "ucb", "ts"]
     assert search.ACQUISITIONS["ei"] is search.blackbox.expected_improvement
+
+
+@parametrize_with_checks([search.ForestSurrogate(), search.GPSurrogate()])
+def test_surrogates_are_scikit_learn_estimators(estimator, check):
+    """Every scikit-learn estimator check passes (the warm-started GP too: a second fit on
+    the same data keeps the kernel it tuned there, so it predicts the same)."""
+    check(estimator)
+
+
+@pytest.mark.parametrize("name", search.SURROGATES)
+def test_unfitted_surrogates_say_so(name):
+    with pytest.raises(NotFittedError):
+        search.SURROGATES[name]().predict(np.zeros((2, 30)), return_std=True)
+
+
+def test_gp_keeps_its_tuned_kernel_only_with_warm_start():
+    rng = np.random.default_rng(0)
+    X, y = rng.integers(0, 2, size=(32, 30)).astype(float), rng.normal(size=32)
+    warm, cold = search.GPSurrogate().fit(X[:8], y[:8]), search.GPSurrogate(warm_start=False).fit(X[:8], y[:8])
+    assert warm.tuned_at_ == cold.tuned_at_ == 8
+    kernel = warm.kernel_
+    assert warm.fit(X[:20], y[:20]).kernel_ is kernel and warm.tuned_at_ == 8   # 20 < 4 * 8: kept
+    assert warm.fit(X, y).tuned_at_ == 32 and warm.kernel_ is not kernel       # 32 >= 4 * 8: re-tuned
+    assert cold.fit(X[:20], y[:20]).tuned_at_ == 20                             # every fit tunes
+    with pytest.raises(ValueError, match="retune_growth must be a finite number >= 1"):
+        search.GPSurrogate(retune_growth=0.5).fit(X, y)
+
+
+def test_importing_the_strategies_loads_neither_scikit_learn_nor_scipy():
+    """Worker processes import nascourse.search to unpickle an objective: they stay light."""
+    code = ("import sys, nascourse.search; "
+            "print(sorted(m for m in ('sklearn', 'scipy', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_hyperband_brackets():

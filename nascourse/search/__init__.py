@@ -2,7 +2,8 @@
 
 Black-box strategies share one shape: ``strategy(objective, budget, seed, ...,
 executor=None) -> History``. See :mod:`nascourse.search.base` for the loop and the
-history, :mod:`nascourse.search.blackbox` for the strategies,
+history, :mod:`nascourse.search.blackbox` for the strategies (and
+:mod:`nascourse.search.surrogates` for the surrogate models of Bayesian optimisation),
 :mod:`nascourse.search.objectives` and :mod:`nascourse.search.training` for benchmark
 look-ups and real training runs, :mod:`nascourse.search.parallel` for running the
 evaluations on a process pool or a Dask cluster, and :mod:`nascourse.search.experiments`
@@ -12,13 +13,15 @@ are in :mod:`nascourse.search.oneshot`.
 """
 
 from nascourse.search.base import Evaluation, History, NB201Space, evaluate_all, executor_slots, run
-from nascourse.search.blackbox import (ACQUISITIONS, STRATEGIES, SURROGATES, ForestSurrogate, GPSurrogate,
-                                       acquisition, bayesian_optimisation, get_strategy, hyperband,
-                                       hyperband_brackets, local_search, random_search,
+from nascourse.search.blackbox import (ACQUISITIONS, STRATEGIES, acquisition, bayesian_optimisation, get_strategy,
+                                       hyperband, hyperband_brackets, local_search, random_search,
                                        regularized_evolution, successive_halving)
 from nascourse.search.objectives import BenchmarkObjective
 from nascourse.search.parallel import DaskExecutor, RestartingProcessPool, SimulatedFailures, dask_executor
 
+
+#: The surrogate models of Bayesian optimisation, from :mod:`nascourse.search.surrogates` when first used.
+SURROGATE_NAMES: tuple[str, ...] = ("SURROGATES", "ForestSurrogate", "GPSurrogate")
 
 #: One-shot names (chapter 04), imported from :mod:`nascourse.search.oneshot` when first used.
 ONESHOT_NAMES: tuple[str, ...] = ("darts", "gdas", "perturbation_selection", "random_weight_sharing",
@@ -31,6 +34,9 @@ def __getattr__(name: str):
     if name == "TrainingObjective":
         from nascourse.search.training import TrainingObjective
         return TrainingObjective
+    if name in SURROGATE_NAMES:  # scikit-learn estimators: loaded when first used
+        from nascourse.search import surrogates
+        return getattr(surrogates, name)
     if name == "oneshot" or name in ONESHOT_NAMES:
         import importlib
         module = importlib.import_module("nascourse.search.oneshot")

@@ -6,8 +6,9 @@ maximise, or to a dict with a ``'score'`` and extra information), a budget, a se
 optionally a ``concurrent.futures.Executor``, and returns a :class:`~nascourse.search.base.History`.
 
 The query-budget strategies are looked up by name in :data:`STRATEGIES` (a
-:class:`~nascourse.registry.Registry`), as are the surrogate models of Bayesian
-optimisation (:data:`SURROGATES`) and its acquisition functions (:data:`ACQUISITIONS`).
+:class:`~nascourse.registry.Registry`), as are the acquisition functions of Bayesian
+optimisation (:data:`ACQUISITIONS`) and its surrogate models
+(:data:`nascourse.search.surrogates.SURROGATES`).
 A new strategy is one function with the shared signature, registered in one line::
 
     @STRATEGIES.register("greedy")
@@ -17,9 +18,10 @@ A new strategy is one function with the shared signature, registered in one line
 
 after which ``get_strategy("greedy")`` and :func:`nascourse.search.experiments.compare`
 find it (``tests/test_search_blackbox.py`` adds a toy one this way).
-The loops are written here; the surrogate models come from scikit-learn and the normal
-distribution of the acquisition functions from scipy (both imported where they are used,
-so that a worker process that only evaluates architectures does not load them).
+The loops are written here; the surrogate models (:mod:`nascourse.search.surrogates`)
+are scikit-learn regressors and the normal distribution of the acquisition functions
+comes from scipy (both imported where they are used, so that a worker process that only
+evaluates architectures does not load them).
 """
 
 from __future__ import annotations
@@ -41,8 +43,6 @@ from nascourse.search.base import Evaluation, History, NB201Space, SearchSpace, 
 #: The query-budget strategies, ``strategy(objective, budget, seed, ..., space, executor,
 #: max_in_flight, callback) -> History``: ``random``, ``evolution``, ``local``, ``bo``.
 STRATEGIES: Registry[Callable[..., History]] = Registry("strategy")
-#: Surrogate models of Bayesian optimisation (classes, made with ``random_state=seed``).
-SURROGATES: Registry[type] = Registry("surrogate")
 #: Acquisition functions, ``f(mean, std, best, rng, xi, kappa) -> values`` (higher is better).
 ACQUISITIONS: Registry[Callable[..., np.ndarray]] = Registry("acquisition")
 
@@ -192,75 +192,6 @@ def acquisition(name: str, mean: np.ndarray, std: np.ndarray, best: float, rng: 
     return function(np.asarray(mean, dtype=float), np.maximum(std, 1e-9), best, rng, xi, kappa)
 
 
-@SURROGATES.register("forest")
-class ForestSurrogate:
-    """A random forest (Breiman 2001) as a surrogate, as in SMAC: the mean over the trees
-    is the prediction and their spread the uncertainty.
-
-    Like every surrogate here it follows scikit-learn's convention for models with an
-    uncertainty (that of ``GaussianProcessRegressor``): ``fit(X, y)`` returns the model,
-    ``predict(X)`` the predicted means and ``predict(X, return_std=True)`` a tuple
-    ``(mean, std)``."""
-
-    def __init__(self, n_estimators: int = 20, random_state: int = 0):
-        self.n_estimators, self.random_state = n_estimators, random_state
-
-    def fit(self, X: np.ndarray, y: np.ndarray) -> "ForestSurrogate":
-        from sklearn.ensemble import RandomForestRegressor
-
-        self.model_ = RandomForestRegressor(self.n_estimators, max_features=0.5,
-                                            random_state=self.random_state).fit(X, y)
-        return self
-
-    def predict(self, X: np.ndarray, return_std: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-        """The mean over the trees for each row of ``X``; with ``return_std``, also the
-        standard deviation over the trees."""
-        X32 = np.ascontiguousarray(X, dtype=np.float32)  # the trees' own input type: skips re-validation
-        per_tree = np.stack([t.tree_.predict(X32).reshape(len(X32), -1)[:, 0] for t in self.model_.estimators_])
-        mean, std = per_tree.mean(axis=0), per_tree.std(axis=0)
-        return (mean, std) if check_bool("return_std", return_std) else mean
-
-
-@SURROGATES.register("gp")
-class GPSurrogate:
-    """A Gaussian process on one-hot encodings with the kernel
-    ``k(a, b) = s^2 exp(-||x_a - x_b||^2 / (2 l^2)) = s^2 exp(-hamming(a, b) / l^2)`` plus
-    white noise: architectures that differ on fewer edges are more alike.
-
-    The hyperparameters ``s``, ``l`` and the noise level maximise the marginal likelihood
-    (scikit-learn's optimiser); as that is the expensive part, they are re-tuned only when
-    the data has grown by ``retune_growth`` since the last tuning, and no more once there
-    are over ``retune_until`` points (by then they are well determined); in between they
-    are kept fixed, and a refit costs one Cholesky factorisation. ``predict`` follows the
-    convention of :class:`ForestSurrogate` (scikit-learn's ``return_std``).
-    """
-
-    def __init__(self, retune_growth: float = 4.0, retune_until: int = 100, random_state: int = 0):
-        self.retune_growth, self.retune_until, self.random_state = retune_growth, retune_until, random_state
-        self.kernel_, self.tuned_at_ = None, 0
-
-    def fit(self, X: np.ndarray, y: np.ndarray) -> "GPSurrogate":
-        from sklearn.exceptions import ConvergenceWarning
-        from sklearn.gaussian_process import GaussianProcessRegressor
-        from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
-
-        tune = self.kernel_ is None or self.retune_growth * self.tuned_at_ <= len(y) <= self.retune_until
-        kernel = self.kernel_ if self.kernel_ is not None else (
-            ConstantKernel(1.0, (1e-3, 1e3)) * RBF(2.0, (0.1, 100.0)) + WhiteKernel(0.1, (1e-6, 1.0)))
-        with warnings.catch_warnings():  # hyperparameters at a bound are fine here
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            self.model_ = GaussianProcessRegressor(kernel, normalize_y=True, random_state=self.random_state,
-                                                   optimizer="fmin_l_bfgs_b" if tune else None).fit(X, y)
-        if tune:
-            self.kernel_, self.tuned_at_ = self.model_.kernel_, len(y)
-        return self
-
-    def predict(self, X: np.ndarray, return_std: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-        """The posterior mean for each row of ``X``; with ``return_std``, also the posterior
-        standard deviation."""
-        return self.model_.predict(X, return_std=check_bool("return_std", return_std))
-
-
 class _BayesOpt:
     """Model-based proposals: fit a surrogate on the evaluated encodings, score candidate
     architectures made by mutating the best ones (as BANANAS does) and by random sampling,
@@ -271,6 +202,8 @@ class _BayesOpt:
         self.space, self.rng = space, rng
         self.n_init, self.acq = n_init, acq
         self.n_candidates, self.refit_every = n_candidates, refit_every
+        from nascourse.search.surrogates import SURROGATES  # scikit-learn: loaded only when BO runs
+
         self.model = SURROGATES.get(surrogate)(random_state=int(rng.integers(2**31)))
         self.proposed: set = set()
         self.queue: list = []
@@ -324,14 +257,17 @@ def bayesian_optimisation(objective: Callable, budget: int, seed: int = 0, n_ini
 
     After ``n_init`` random architectures, a surrogate is fitted to the results:
     ``'gp'`` (a Gaussian process with a kernel of the Hamming distance between cells, see
-    :class:`GPSurrogate`) or ``'forest'`` (a random forest whose trees' spread is the
-    uncertainty, see :class:`ForestSurrogate`). The acquisition function (``'ei'``,
+    :class:`~nascourse.search.surrogates.GPSurrogate`) or ``'forest'`` (a random forest whose trees' spread is the
+    uncertainty, see :class:`~nascourse.search.surrogates.ForestSurrogate`), or any other entry of
+    :data:`~nascourse.search.surrogates.SURROGATES`. The acquisition function (``'ei'``,
     ``'pi'``, ``'ucb'``, ``'ts'``) is maximised over ``n_candidates`` single-edge mutations
     of the ten best cells plus ``n_candidates // 4`` random cells. The surrogate is refitted
     after every ``refit_every`` new results; in between, the next-best candidates of the
     last round are proposed, so each round proposes a batch of ``refit_every`` (BANANAS
     proposes ten per round). ``refit_every=1`` is classic sequential BO.
     """
+    from nascourse.search.surrogates import SURROGATES  # scikit-learn: loaded only when BO runs
+
     SURROGATES.get(surrogate), ACQUISITIONS.get(acquisition_function)  # unknown names fail here
     n_init, n_candidates, refit_every = (check_int(name, value) for name, value in
                                          (("n_init", n_init), ("n_candidates", n_candidates), ("refit_every", refit_every)))
