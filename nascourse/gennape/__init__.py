@@ -10,6 +10,12 @@
 - :mod:`~nascourse.gennape.transform`: the FLOPs-aware label transform;
 - :mod:`~nascourse.gennape.ensemble`: regression heads weighted by fuzzy membership;
 - :mod:`~nascourse.gennape.experiment`: the families and the transfer experiment of the chapter.
+
+:class:`FuzzyCMeans`, :class:`FlopsTransform` and :class:`GennapeRegressor` are scikit-learn
+estimators (``tests/test_estimators.py`` runs scikit-learn's checks on them); the FLOPs go
+in as the keyword ``flops=``. Everything random comes from explicit generators
+(:func:`~nascourse.gennape.encoder.seeded_module` for torch weights): torch's and numpy's
+global generators are never seeded.
 """
 
 from nascourse.gennape.contrastive import pretrain, structural_nt_xent, structural_similarity
