@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -71,7 +71,7 @@ class SearchResult:
 
 
 def run_search(method: str, data: tuple[DataLoader, DataLoader], epochs: int = 10, C: int = 8, N: int = 1,
-               order: int = 1, seed: int = 0, device: torch.device | str | None = None,
+               order: Literal[1, 2] = 1, seed: int = 0, device: torch.device | str | None = None,
                w_lr: float = 0.025, w_lr_min: float = 0.001, w_momentum: float = 0.9,
                w_weight_decay: float = 3e-4, grad_clip: float = 5.0, a_lr: float = 0.01,
                a_weight_decay: float = 1e-3, tau_max: float = 10.0, tau_min: float = 0.1,
@@ -193,7 +193,8 @@ def search(settings: SearchSettings, data: tuple[DataLoader, DataLoader], *,
     return SearchResult(s.method, net, history, torch.stack(trajectory).numpy(), steps, s.epochs, s.as_dict())
 
 
-def darts(data: tuple[DataLoader, DataLoader], epochs: int = 10, order: int = 1, **kwargs: Any) -> SearchResult:
+def darts(data: tuple[DataLoader, DataLoader], epochs: int = 10, order: Literal[1, 2] = 1,
+          **kwargs: Any) -> SearchResult:
     """DARTS (Liu et al. 2019): ``order=1`` ignores how the weights respond to ``alpha``;
     ``order=2`` uses the one-step unrolled gradient (:func:`second_order_arch_grad`).
     Other arguments as :func:`run_search`."""

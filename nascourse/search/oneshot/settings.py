@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from nascourse._checks import check_choice, check_int, check_number
 from nascourse.search.oneshot.methods import METHODS
@@ -44,7 +44,7 @@ class SearchSettings:
     epochs: int = 10
     C: int = 8
     N: int = 1
-    order: int = 1
+    order: Literal[1, 2] = 1
     seed: int = 0
     w_lr: float = 0.025
     w_lr_min: float = 0.001
