@@ -34,7 +34,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from matplotlib.path import Path
 
-from nascourse._checks import check_sequence, check_type
+from nascourse._checks import check_fraction, check_sequence, check_type
 from nascourse.spaces import darts, grammar, nb101, nb201
 
 #: The colour-blind-safe palette of Okabe and Ito (2008), in the order the figures cycle
@@ -666,8 +666,7 @@ def plot_with_band(
     if np.any(arrays["low"] > arrays["high"]):
         bad = int(np.flatnonzero(arrays["low"] > arrays["high"])[0])
         raise ValueError(f"low must not exceed high; at position {bad} low={arrays['low'][bad]} > high={arrays['high'][bad]}")
-    if not 0 <= alpha <= 1:
-        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+    alpha = check_fraction("alpha", alpha)
     ax, _ = _get_ax(ax, (5.5, 3.5))
     (line,) = ax.plot(arrays["x"], arrays["mean"], label=label, color=color)
     ax.fill_between(arrays["x"], arrays["low"], arrays["high"], color=line.get_color(), alpha=alpha, linewidth=0)
