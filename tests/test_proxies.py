@@ -423,6 +423,8 @@ def test_table_units():
     out = proxies.table_units({"params": 1_500_000.0, "flops": 2e6, "synflow": math.e ** 3, "nwot": 1.5})
     assert out == pytest.approx({"params": 1.5, "flops": 2.0, "synflow": 3.0, "nwot": 1.5})
     assert proxies.table_units({"synflow": 0.0})["synflow"] == 0.0
+    assert proxies.TABLE_UNITS == {"params": "millions", "flops": "millions (MFLOPs)", "synflow": "natural log"}
+    assert proxies.table_units({"val_acc": 91.5}) == {"val_acc": 91.5}       # not a proxy: unchanged
 
 
 # ---------------------------------------------------------------- errors

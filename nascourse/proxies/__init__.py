@@ -33,8 +33,9 @@ from nascourse.proxies.registry import REGISTRY, Proxy, get, proxy
 NAMES: tuple[str, ...] = tuple(sorted(REGISTRY))
 
 #: How NAS-Bench-Suite-Zero stores a value we compute: params and flops in millions,
-#: synflow as its natural logarithm; the other proxies as they are.
-TABLE_UNITS = {"params": "millions", "flops": "millions (MFLOPs)", "synflow": "natural log"}
+#: synflow as its natural logarithm; the other proxies as they are. (Read from the
+#: registry: each proxy's ``table`` field.)
+TABLE_UNITS: dict[str, str] = {p.name: p.table.unit for p in REGISTRY.values() if p.table}
 
 
 def _names(names: str | Iterable[str] | None) -> list[str]:
@@ -101,17 +102,17 @@ def grasp_gap(net: nn.Module, inputs: torch.Tensor, targets: torch.Tensor,
 
 
 def table_units(scores: dict[str, float]) -> dict[str, float]:
-    """``scores`` converted to the units of NAS-Bench-Suite-Zero's tables (:data:`TABLE_UNITS`).
+    """``scores`` converted to the units of NAS-Bench-Suite-Zero's tables (:data:`TABLE_UNITS`);
+    other entries (proxies stored as computed, or other names) are copied unchanged.
 
     A synflow of 0 (no path carries signal) has no logarithm; it maps to 0, which is what
     the table holds for such a cell.
     """
     out = dict(scores)
-    for name in ("params", "flops"):
-        if name in out:
-            out[name] = out[name] / 1e6
-    if "synflow" in out:
-        out["synflow"] = math.log(out["synflow"]) if out["synflow"] > 0 else 0.0
+    for name, value in out.items():
+        table = REGISTRY[name].table if name in REGISTRY else None
+        if table is not None:
+            out[name] = table.convert(value)
     return out
 
 

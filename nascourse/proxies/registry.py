@@ -17,11 +17,23 @@ there, asks for the union of the passes they need (:data:`PASSES`), and calls th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from nascourse._checks import check_bool, check_type
 from nascourse.proxies.passes import PASSES, check_needs
 from nascourse.registry import Registry
+
+
+class TableUnit(NamedTuple):
+    """How NAS-Bench-Suite-Zero's table stores a proxy that it does not store as computed."""
+
+    unit: str                           # e.g. "millions"
+    convert: Callable[[float], float]   # our value -> the table's
+
+
+def per_million(value: float) -> float:
+    """``value`` in millions."""
+    return value / 1e6
 
 
 @dataclass(frozen=True)
@@ -35,6 +47,7 @@ class Proxy:
     uses_images: bool     # does the value depend on the pixels of the batch?
     uses_labels: bool     # does it depend on the targets?
     family: str
+    table: TableUnit | None = None   # None: the table stores the value as computed
 
     @property
     def summary(self) -> str:
@@ -47,15 +60,18 @@ REGISTRY: Registry[Proxy] = Registry("proxy")
 
 
 def proxy(name: str, *, needs: tuple[str, ...], paper: str, family: str, uses_images: bool = True,
-          uses_labels: bool = False) -> Callable[[Callable[..., float]], Callable[..., float]]:
+          uses_labels: bool = False, table: TableUnit | None = None
+          ) -> Callable[[Callable[..., float]], Callable[..., float]]:
     """Register the decorated function as proxy ``name`` (a duplicate name is an error);
-    ``needs`` names the passes it reads, from :data:`PASSES`."""
+    ``needs`` names the passes it reads, from :data:`PASSES`; ``table`` says how
+    NAS-Bench-Suite-Zero stores it, when not as computed."""
     check_type("a proxy name", name, str)
     check_type("paper", paper, str, "a BibTeX key (str)")
     check_type("family", family, str)
+    check_type("table", table, (TableUnit, type(None)), "a TableUnit or None")
     record = dict(needs=check_needs(needs), paper=paper, family=family,
                   uses_images=check_bool("uses_images", uses_images),
-                  uses_labels=check_bool("uses_labels", uses_labels))
+                  uses_labels=check_bool("uses_labels", uses_labels), table=table)
 
     def register(fn: Callable[..., float]) -> Callable[..., float]:
         REGISTRY.add(name, Proxy(name=name, compute=fn, **record))
@@ -69,4 +85,4 @@ def get(name: str) -> Proxy:
     return REGISTRY.get(name)
 
 
-__all__ = ["PASSES", "REGISTRY", "Proxy", "get", "proxy"]
+__all__ = ["PASSES", "REGISTRY", "Proxy", "TableUnit", "get", "per_million", "proxy"]

@@ -10,10 +10,17 @@ from __future__ import annotations
 import math
 
 from nascourse.proxies.passes import Passes, ProxyError
-from nascourse.proxies.registry import proxy
+from nascourse.proxies.registry import TableUnit, per_million, proxy
 
 
-@proxy("synflow", needs=("synflow",), paper="tanaka2020synflow", family="weights", uses_images=False)
+def log_or_zero(value: float) -> float:
+    """The natural logarithm of a synflow value, and 0 for a synflow of 0 (no path carries
+    signal, so there is no logarithm; 0 is what NAS-Bench-Suite-Zero's table holds)."""
+    return math.log(value) if value > 0 else 0.0
+
+
+@proxy("synflow", needs=("synflow",), paper="tanaka2020synflow", family="weights", uses_images=False,
+       table=TableUnit("natural log", log_or_zero))
 def synflow(p: Passes) -> float:
     """Synaptic flow: sum over weights of |w * dR/dw|, R = 1^T (prod_l |W_l|) 1 (Tanaka et
     al., 2020).
@@ -39,14 +46,14 @@ def l2_norm(p: Passes) -> float:
 
 
 @proxy("params", needs=("weights",), paper="krishnakumar2022nasbenchsuitezero", family="weights",
-       uses_images=False)
+       uses_images=False, table=TableUnit("millions", per_million))
 def params(p: Passes) -> float:
     """Number of parameters (all of them, BatchNorm scales and shifts included)."""
     return float(p.num_params)
 
 
 @proxy("flops", needs=("flops",), paper="krishnakumar2022nasbenchsuitezero", family="weights",
-       uses_images=False)
+       uses_images=False, table=TableUnit("millions (MFLOPs)", per_million))
 def flops(p: Passes) -> float:
     """Operations of one forward pass of one input, counted as torchstat counts them (the
     tool behind NAS-Bench-Suite-Zero's column).
