@@ -22,10 +22,10 @@ class FitsMany(ABC):
 
     ``fit_many(X, y, train_sets, random_states)`` returns a list of fitted copies: copy
     ``k`` must be what ``clone(self).set_params(random_state=random_states[k]).fit(
-    X[train_sets[k]], y[train_sets[k]])`` gives (up to floating-point rounding). ``y`` has
-    one target per row of ``X``, or is a list with one target array per training set. An
-    implementation may require the training sets to have one size; callers pass sets of
-    one size only.
+    X[train_sets[k]], y[train_sets[k]])`` gives (up to floating-point rounding), where ``y``
+    has one target per row of ``X`` (the GCNs also accept a list with one target array per
+    training set). An implementation may require the training sets to have one size;
+    callers pass sets of one size only.
     """
 
     @abstractmethod
