@@ -82,7 +82,8 @@ def train(net: nn.Module, train_loader: DataLoader, epochs: int, lr: float = 0.1
     epoch's batches, as the network was changing), ``valid_loss`` and ``valid_acc`` when a
     ``valid_loader`` is given, and ``time`` in seconds. ``optimizer`` is 'sgd' (Nesterov
     momentum) or 'adam'; ``cosine`` anneals the learning rate to zero over the run;
-    ``seed`` seeds torch's random numbers and restarts the shuffling (and augmentation)
+    ``seed`` seeds torch's random numbers for the run (in a fork of the global generators,
+    which are left as they were found) and restarts the shuffling (and augmentation)
     generators of ``train_loader``, so every run with the same seed sees the same batches;
     build the network after ``torch.manual_seed`` too for the whole run to repeat exactly.
     """
@@ -96,43 +97,44 @@ def train(net: nn.Module, train_loader: DataLoader, epochs: int, lr: float = 0.1
     if len(train_loader) == 0:
         raise ValueError("train_loader yields no batches")
     device = as_device(device)
-    if seed is not None:
-        torch.manual_seed(seed)
-        reseed_loader(train_loader, seed)
+    # a seeded run leaves torch's global generators as it found them
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else [], enabled=seed is not None):
+        if seed is not None:
+            torch.manual_seed(seed)
+            reseed_loader(train_loader, seed)
+        net.to(device)
+        if optimizer == "sgd":
+            opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay,
+                                  nesterov=momentum > 0)
+        else:
+            opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
+        steps = epochs * len(train_loader)
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps) if cosine else None
 
-    net.to(device)
-    if optimizer == "sgd":
-        opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay,
-                              nesterov=momentum > 0)
-    else:
-        opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
-    steps = epochs * len(train_loader)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps) if cosine else None
-
-    history = []
-    bar = progress_bar(total=steps, desc="training", unit="batch", disable=not progress)
-    for epoch in range(1, epochs + 1):
-        start, lr_now = time.perf_counter(), opt.param_groups[0]["lr"]
-        net.train()
-        loss_sum, correct, count = 0.0, 0, 0
-        for x, y in train_loader:
-            x, y = x.to(device), y.to(device)
-            logits = net(x)
-            loss = F.cross_entropy(logits, y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            if schedule is not None:
-                schedule.step()
-            loss_sum += loss.item() * len(y)
-            correct += (logits.argmax(1) == y).sum().item()
-            count += len(y)
-            bar.update()
-        record = {"epoch": epoch, "lr": lr_now, "train_loss": loss_sum / count, "train_acc": correct / count}
-        if valid_loader is not None:
-            record["valid_loss"], record["valid_acc"] = evaluate(net, valid_loader, device)
-        record["time"] = time.perf_counter() - start
-        history.append(record)
-        bar.set_postfix({k: f"{v:.3f}" for k, v in record.items() if k.endswith(("loss", "acc"))})
-    bar.close()
+        history = []
+        bar = progress_bar(total=steps, desc="training", unit="batch", disable=not progress)
+        for epoch in range(1, epochs + 1):
+            start, lr_now = time.perf_counter(), opt.param_groups[0]["lr"]
+            net.train()
+            loss_sum, correct, count = 0.0, 0, 0
+            for x, y in train_loader:
+                x, y = x.to(device), y.to(device)
+                logits = net(x)
+                loss = F.cross_entropy(logits, y)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                if schedule is not None:
+                    schedule.step()
+                loss_sum += loss.item() * len(y)
+                correct += (logits.argmax(1) == y).sum().item()
+                count += len(y)
+                bar.update()
+            record = {"epoch": epoch, "lr": lr_now, "train_loss": loss_sum / count, "train_acc": correct / count}
+            if valid_loader is not None:
+                record["valid_loss"], record["valid_acc"] = evaluate(net, valid_loader, device)
+            record["time"] = time.perf_counter() - start
+            history.append(record)
+            bar.set_postfix({k: f"{v:.3f}" for k, v in record.items() if k.endswith(("loss", "acc"))})
+        bar.close()
     return history

@@ -168,6 +168,15 @@ def test_settings_are_checked_frozen_and_what_the_run_records(data):
         oneshot.SearchSettings("darts", w_lr=0.01, w_lr_min=0.1)
 
 
+def test_runs_leave_the_global_generator_as_it_was(data):
+    net = NB201Supernet(C=2, N=1)
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    oneshot.run_search("darts", data, **tiny(epochs=1))
+    oneshot.perturbation_selection(net, data, tune_steps=1, eval_batches=1, device="cpu", progress=False)
+    assert torch.equal(torch.get_rng_state(), state)
+
+
 def test_checkpoint_round_trip(tmp_path):
     state = {"w": torch.arange(6.0).view(2, 3), "history": [{"epoch": 1, "loss": 2.5}], "name": "darts",
              "rng": torch.Generator().manual_seed(4).get_state()}

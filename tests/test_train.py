@@ -176,3 +176,11 @@ def test_reseed_loader_repeats_the_batches():
     assert train.loader_generators(DataLoader(data)) == []
     with pytest.raises(ValueError, match="seed"):
         train.reseed_loader(loader, -1)
+
+
+def test_a_seeded_run_leaves_the_global_generator_as_it_was(loaders):
+    net = _tiny_net()
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    train.train(net, loaders[1], 1, seed=4, progress=False)   # seeds torch in a fork of its generators
+    assert torch.equal(torch.get_rng_state(), state)

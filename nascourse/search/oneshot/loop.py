@@ -109,8 +109,11 @@ def search(settings: SearchSettings, data: tuple[DataLoader, DataLoader], *,
     progress = check_bool("progress", progress)
     device = as_device(device)
     s, method = settings, METHODS[settings.method]()
-    torch.manual_seed(s.seed)
-    net = NB201Supernet(s.C, s.N, NUM_CLASSES).to(device)
+    # the supernet's initial weights come from the seed; torch's global generators are left
+    # as they were found (nothing else in a run draws from them)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(s.seed)
+        net = NB201Supernet(s.C, s.N, NUM_CLASSES).to(device)
     w_opt = torch.optim.SGD(net.weight_parameters(), lr=s.w_lr, momentum=s.w_momentum,
                             weight_decay=s.w_weight_decay)
     a_opt = torch.optim.Adam(net.arch_parameters(), lr=s.a_lr, betas=(0.5, 0.999), weight_decay=s.a_weight_decay)

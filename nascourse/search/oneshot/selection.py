@@ -25,8 +25,9 @@ from nascourse.train import evaluate
 
 
 def _in_order(loader: DataLoader) -> DataLoader:
-    """The same data set and batch size, unshuffled: the same batches on every pass."""
-    return DataLoader(loader.dataset, batch_size=loader.batch_size, shuffle=False)
+    """The same data set and batch size, unshuffled: the same batches on every pass. (It
+    owns a generator only so that iterating it draws nothing from torch's global one.)"""
+    return DataLoader(loader.dataset, batch_size=loader.batch_size, shuffle=False, generator=torch.Generator())
 
 
 def rank_cells(net: NB201Supernet, cells: Iterable[Cell | str], loader: DataLoader,
@@ -101,7 +102,6 @@ def perturbation_selection(net: NB201Supernet, data: tuple[DataLoader, DataLoade
         loss, acc = evaluate(net, batches, device, weights=w)
         return 100 * acc, loss
 
-    torch.manual_seed(seed)
     opt = torch.optim.SGD(net.weight_parameters(), lr=tune_lr, momentum=0.9)
     order = np.random.default_rng(seed).permutation(NUM_EDGES).tolist()
     rows, choice = [], [0] * NUM_EDGES
