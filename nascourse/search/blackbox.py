@@ -18,6 +18,7 @@ A new strategy is one function with the shared signature, registered in one line
 
 after which ``get_strategy("greedy")`` and :func:`nascourse.search.experiments.compare`
 find it (``tests/test_search_blackbox.py`` adds a toy one this way).
+
 The loops are written here; the surrogate models (:mod:`nascourse.search.surrogates`)
 are scikit-learn regressors and the normal distribution of the acquisition functions
 comes from scipy (both imported where they are used, so that a worker process that only
@@ -30,12 +31,11 @@ import collections
 import concurrent.futures as cf
 import functools
 import math
-import warnings
 from typing import Any, Callable
 
 import numpy as np
 
-from nascourse._checks import check_bool, check_int, check_number
+from nascourse._checks import check_int, check_number
 from nascourse.registry import Registry
 from nascourse.rng import as_generator as as_rng
 from nascourse.search.base import Evaluation, History, NB201Space, SearchSpace, evaluate_all, run
@@ -199,11 +199,11 @@ class _BayesOpt:
     the next refit."""
 
     def __init__(self, space, rng, n_init, surrogate, acq, n_candidates, refit_every):
+        from nascourse.search.surrogates import SURROGATES  # scikit-learn: loaded only when BO runs
+
         self.space, self.rng = space, rng
         self.n_init, self.acq = n_init, acq
         self.n_candidates, self.refit_every = n_candidates, refit_every
-        from nascourse.search.surrogates import SURROGATES  # scikit-learn: loaded only when BO runs
-
         self.model = SURROGATES.get(surrogate)(random_state=int(rng.integers(2**31)))
         self.proposed: set = set()
         self.queue: list = []
@@ -257,8 +257,9 @@ def bayesian_optimisation(objective: Callable, budget: int, seed: int = 0, n_ini
 
     After ``n_init`` random architectures, a surrogate is fitted to the results:
     ``'gp'`` (a Gaussian process with a kernel of the Hamming distance between cells, see
-    :class:`~nascourse.search.surrogates.GPSurrogate`) or ``'forest'`` (a random forest whose trees' spread is the
-    uncertainty, see :class:`~nascourse.search.surrogates.ForestSurrogate`), or any other entry of
+    :class:`~nascourse.search.surrogates.GPSurrogate`), ``'forest'`` (a random forest
+    whose trees' spread is the uncertainty, see
+    :class:`~nascourse.search.surrogates.ForestSurrogate`) or any other entry of
     :data:`~nascourse.search.surrogates.SURROGATES`. The acquisition function (``'ei'``,
     ``'pi'``, ``'ucb'``, ``'ts'``) is maximised over ``n_candidates`` single-edge mutations
     of the ten best cells plus ``n_candidates // 4`` random cells. The surrogate is refitted
