@@ -29,7 +29,7 @@ OPTIMIZERS: tuple[str, ...] = ("sgd", "adam")
 
 def loader_generators(loader: DataLoader) -> list[torch.Generator]:
     """The random generators a loader owns: its shuffling's and, if it has one, its batch
-    transform's (such as :class:`nascourse.datasets.RandomCropFlip`). Seeding them (see
+    transform's (such as :class:`nascourse.image_data.RandomCropFlip`). Seeding them (see
     :func:`reseed_loader`) or saving their states makes the batches of a run repeat."""
     owners = (loader, getattr(loader, "collate_fn", None))
     return [g for g in (getattr(owner, "generator", None) for owner in owners) if isinstance(g, torch.Generator)]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from nascourse import bench
+from nascourse import benchmarks
 from nascourse.nn import (OPERATIONS, NB201Cell, ReductionBlock, count_parameters, nb201_network,
                           nb201_num_params)
 from nascourse.nn.ops import make_op
@@ -47,7 +47,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 @pytest.fixture(scope="module")
 def published():
-    return bench.load_nb201("cifar10")["params"].to_numpy() * 1e6
+    return benchmarks.load_nb201("cifar10")["params"].to_numpy() * 1e6
 
 
 @pytest.fixture(scope="module")

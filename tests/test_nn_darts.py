@@ -8,7 +8,7 @@ import pytest
 import torch
 from scipy import stats
 
-from nascourse import bench
+from nascourse import benchmarks
 from nascourse.gennape.graphs import count_ops, graph_flops, node_features, node_label, trace, trace_darts
 from nascourse.nn.darts import (OPERATIONS, DartsCell, FactorizedReduce, darts_network, make_op,
                                 reduction_layers)
@@ -67,7 +67,7 @@ def test_darts_v2_has_the_published_size():
 def test_parameter_counts_match_the_nb301_sample():
     # NASLib's NAS-Bench-301 network: C=32, 8 cells, operations' batch norms without affine
     # parameters; this also checks the op ids of the compact encoding
-    table = bench.load_nb301()
+    table = benchmarks.load_nb301()
     for i in range(0, 500, 25):
         net = darts_network(table["genotype"][i], C=32, layers=8, affine=False)
         assert count_parameters(net) == round(table["params"][i] * 1e6), i
@@ -177,7 +177,7 @@ def test_traced_network_runs_every_convolution(one_torch_thread):
 
 @pytest.mark.parametrize("C, layers", [(8, 3), (8, 5), (16, 8)])
 def test_fast_path_gives_the_traced_graph(C, layers, one_torch_thread):
-    table = bench.load_nb301()
+    table = benchmarks.load_nb301()
     for genotype in (V2, darts.random_genotype(C + layers), table["genotype"][layers]):
         traced = trace(darts_network(genotype, C=C, layers=layers))
         assert nx.utils.graphs_equal(trace_darts(genotype, C=C, layers=layers), traced)
@@ -204,7 +204,7 @@ def test_fast_path_returns_copies_and_checks_input():
 def test_graph_flops_rank_like_the_nb301_flops():
     # NAS-Bench-Suite-Zero's flops count more than the multiply-accumulates of convolutions
     # and the classifier, but on the same network they must rank the 500 the same way
-    table = bench.load_nb301().iloc[::10]
+    table = benchmarks.load_nb301().iloc[::10]
     ours = np.array([graph_flops(trace_darts(g, C=32, layers=8)) for g in table["genotype"]])
     assert stats.spearmanr(ours, table["flops"])[0] > 0.99
     assert (table["flops"].to_numpy() >= ours).all()

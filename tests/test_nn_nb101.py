@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from nascourse import bench
+from nascourse import benchmarks
 from nascourse.nn.nb101 import NB101Cell, nb101_network, vertex_channels
 from nascourse.nn.ops import count_parameters
 from nascourse.spaces import nb101
@@ -33,7 +33,7 @@ def test_cell_output_channels(one_torch_thread):
 
 
 def test_parameter_counts_match_the_benchmark():
-    table = bench.load_nb101_sample()
+    table = benchmarks.load_nb101_sample()
     for i in range(0, 500, 50):
         net = nb101_network(nb101.Cell(table["matrix"][i], table["ops"][i]))
         assert count_parameters(net) / 1e6 == pytest.approx(table["params"][i], abs=1e-6)

@@ -50,7 +50,7 @@ def test_search_data_splits_in_two_disjoint_halves():
 def test_augmented_runs_are_seeded_and_resume_exactly(data, tmp_path):
     # A batch transform with its own generator (random crops and flips) is reseeded with the
     # run and saved in the checkpoint, like the loaders' shuffling.
-    from nascourse.datasets import RandomCropFlip
+    from nascourse.image_data import RandomCropFlip
 
     train = DataLoader(data.train.dataset, batch_size=8, shuffle=True, generator=torch.Generator(),
                        collate_fn=RandomCropFlip(seed=123, pad=1))

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from nascourse import datasets, train
+from nascourse import image_data, train
 from nascourse.nn import nb201_network
 
 CELL = "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|skip_connect~0|nor_conv_3x3~1|avg_pool_3x3~2|"
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 @pytest.fixture(scope="module")
 def loaders():
     """300 training and 100 validation digits at 16x16 (the network accepts any size)."""
-    x, y = datasets.load_digits("train", size=16)
+    x, y = image_data.load_digits("train", size=16)
     shuffled = DataLoader(TensorDataset(x[:300], y[:300]), batch_size=20, shuffle=True,
                           generator=torch.Generator().manual_seed(0))
     return shuffled, DataLoader(TensorDataset(x[300:400], y[300:400]), batch_size=50)
@@ -62,7 +62,7 @@ def test_same_seed_same_history(loaders):
 
 def test_package_loaders_train_reproducibly():
     def run():
-        loaders = datasets.cifar10_loaders(batch_size=20, n_train=40, n_valid=0, seed=3, augment=True)
+        loaders = image_data.cifar10_loaders(batch_size=20, n_train=40, n_valid=0, seed=3, augment=True)
         return _without_time(train.train(_tiny_net(), loaders.train, 1, progress=False, seed=3))
 
     assert run() == run()

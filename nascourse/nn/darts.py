@@ -36,7 +36,7 @@ from nascourse.spaces.darts import Genotype
 
 def as_genotype(genotype: Genotype | str | Sequence) -> Genotype:
     """Accept a :class:`~nascourse.spaces.darts.Genotype`, or NASLib's compact encoding of
-    one (as ``bench.load_nb301()`` gives it, read by ``darts.from_compact``)."""
+    one (as ``benchmarks.load_nb301()`` gives it, read by ``darts.from_compact``)."""
     if isinstance(genotype, Genotype):
         return genotype
     if isinstance(genotype, (str, list, tuple)):
@@ -207,6 +207,6 @@ def darts_network(genotype: Genotype | str, C: int = 16, layers: int = 8, num_cl
     """The DARTS network of ``genotype`` (a ``Genotype`` or NASLib's compact string).
 
     Paper size ``C=36, layers=20``; NAS-Bench-301 size ``C=32, layers=8`` (with
-    ``affine=False`` it has exactly the parameter count ``bench.load_nb301()`` lists); the
+    ``affine=False`` it has exactly the parameter count ``benchmarks.load_nb301()`` lists); the
     default ``C=16, layers=8`` is a small network that still has two cells per stage."""
     return DartsNetwork(genotype, C, layers, num_classes, affine=affine)

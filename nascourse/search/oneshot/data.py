@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Subset
 
-from nascourse import datasets
+from nascourse import image_data
 from nascourse._checks import check_choice, check_int, check_sequence, check_type
 
 #: Data sets :func:`search_data` understands (both CIFAR-10, hence ten classes).
@@ -46,7 +46,7 @@ def search_data(dataset: str = "cifar10-subset", n_images: int | None = None, im
     batch_size = check_int("batch_size", batch_size)
     n_images = check_int("n_images", n_images, allow_none=True)
     image_size = check_int("image_size", image_size, allow_none=True)
-    full = datasets.get_dataset(dataset, "train", root, download, image_size)
+    full = image_data.get_dataset(dataset, "train", root, download, image_size)
     total = len(full)
     n_images = total if n_images is None else n_images
     if not 2 <= n_images <= total:
