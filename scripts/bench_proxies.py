@@ -25,7 +25,7 @@ import sys
 import numpy as np
 import torch
 
-from nascourse import bench, datasets, proxies
+from nascourse import benchmarks, image_data, proxies
 from nascourse.nn import nb201_network
 from nascourse.proxies.timing import cost_ratio
 from nascourse.spaces import nb201
@@ -48,12 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
-    images, labels = datasets.load_cifar10_subset("train")
+    images, labels = image_data.load_cifar10_subset("train")
     x, y = images[:args.batch], labels[:args.batch]
-    table = bench.load_nb201("cifar10")
+    table = benchmarks.load_nb201("cifar10")
     best = int(table["test_acc"].idxmax())
     # the cells of the proxy table, except the one whose output ignores its input (no score)
-    pool = [i for i in bench.load_zc_proxies("cifar10").index if not nb201.Cell.from_index(i).is_disconnected()]
+    pool = [i for i in benchmarks.load_zc_proxies("cifar10").index if not nb201.Cell.from_index(i).is_disconnected()]
     rng = np.random.default_rng(args.seed)
     cells = [best] + [int(i) for i in rng.choice(pool, size=args.cells, replace=False)]
 

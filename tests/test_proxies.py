@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nascourse import bench, proxies
+from nascourse import benchmarks, proxies
 from nascourse.proxies import proxy
 from nascourse.nn import nb201_network, nb201_num_params
 from nascourse.proxies.passes import (PASSES, MainPass, Passes, ProxyError, SynflowPass, WindowSumAvgPool2d,
@@ -56,7 +56,7 @@ def loss_grads(net, x, y):
 
 # ---------------------------------------------------------------- the registry
 def test_names_are_the_thirteen_of_nas_bench_suite_zero():
-    assert proxies.NAMES == bench.ZC_PROXIES
+    assert proxies.NAMES == benchmarks.ZC_PROXIES
     assert len(proxies.NAMES) == 13
 
 
@@ -168,7 +168,7 @@ def test_params_and_flops_of_a_known_conv_net():
 
 @pytest.mark.parametrize("index", [0, 1, 6111])
 def test_params_and_flops_equal_the_published_values(index):
-    zc = bench.load_zc_proxies("cifar10")
+    zc = benchmarks.load_zc_proxies("cifar10")
     cell = nb201.Cell.from_index(index)
     net = nb201_network(cell)
     table = proxies.table_units(proxies.score(net, torch.zeros(2, 3, 32, 32), names=["params", "flops"]))

@@ -13,7 +13,7 @@ import pytest  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.collections import PolyCollection  # noqa: E402
 
-from nascourse import bench, viz  # noqa: E402
+from nascourse import benchmarks, viz  # noqa: E402
 from nascourse.spaces import darts, grammar, nb101, nb201  # noqa: E402
 
 BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
@@ -125,7 +125,7 @@ def test_every_drawing_of_nb201_cells_is_clean():
 
 
 def test_nb101_cells():
-    table = bench.load_nb101_sample()
+    table = benchmarks.load_nb101_sample()
     for i in range(6):
         cell = nb101.Cell.from_matrix(table["matrix"][i], table["ops"][i])
         ax = viz.draw_nb101_cell(cell, title=f"row {i}")
