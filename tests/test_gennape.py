@@ -388,10 +388,10 @@ def test_bad_input():
 def tiny_family(name: str, indices, C: int = 4) -> "experiment.Family":
     """NAS-Bench-201 cells traced at a tiny size, with their accuracy and published FLOPs."""
     from nascourse import bench, features
-    zc = bench.load_zc_proxies("cifar10")
+    zc = benchmarks.load_zc_proxies("cifar10")
     cells = [nb201.Cell.from_index(int(i)) for i in indices]
     graphs = [trace(nb201_network(c, C=C, N=1)) for c in cells]
-    return experiment.Family(name, cells, graphs, bench.load_nb201("cifar10").loc[indices, "test_acc"].to_numpy(),
+    return experiment.Family(name, cells, graphs, benchmarks.load_nb201("cifar10").loc[indices, "test_acc"].to_numpy(),
                              zc.loc[indices, "flops"].to_numpy(), features.graf(cells).to_numpy())
 
 
@@ -401,8 +401,8 @@ from nascourse.gennape import experiment  # noqa: E402
 def test_nb201_flops_extends_the_published_ones():
     from nascourse import bench
     flops = experiment.nb201_flops()
-    zc = bench.load_zc_proxies("cifar10")
-    assert len(flops) == 15_625 and flops.index.equals(bench.load_nb201("cifar10").index)
+    zc = benchmarks.load_zc_proxies("cifar10")
+    assert len(flops) == 15_625 and flops.index.equals(benchmarks.load_nb201("cifar10").index)
     np.testing.assert_allclose(flops.loc[zc.index], zc["flops"], atol=1e-6)
     # a cell with unreachable operations costs what its operations cost: here as much as
     # the cell with the same operations where every one reaches the output

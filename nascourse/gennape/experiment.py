@@ -20,7 +20,7 @@ import pandas as pd
 from scipy import stats
 from sklearn.ensemble import RandomForestRegressor
 
-from nascourse import bench, features
+from nascourse import benchmarks, features
 from nascourse._checks import check_choice, check_int, check_sequence, check_type
 from nascourse.gennape.contrastive import pretrain
 from nascourse.gennape.encoder import GraphEncoder, embed, make_encoder, train_regression
@@ -62,7 +62,7 @@ class Family:
 def nb101_family(C: int = 16, cells_per_stack: int = 1) -> Family:
     """The distinct cells of the shipped NAS-Bench-101 sample (isomorphic duplicates merged,
     their validation accuracies averaged), traced at reduced size."""
-    table = bench.load_nb101_sample()
+    table = benchmarks.load_nb101_sample()
     cells = [nb101.Cell(m, o).pruned() for m, o in zip(table["matrix"], table["ops"])]
     table["hash"] = [c.hash() for c in cells]
     first = ~table["hash"].duplicated().to_numpy()
@@ -77,7 +77,7 @@ def nb201_family(n: int, seed: int, C: int = 16, N: int = 1, exclude: Family | N
     """``n`` random NAS-Bench-201 cells among the 9,445 without unreachable operations (those
     with published FLOPs), with CIFAR-10 test accuracy, traced at reduced size; with
     ``exclude``, cells of that family are not drawn."""
-    zc = bench.load_zc_proxies("cifar10")
+    zc = benchmarks.load_zc_proxies("cifar10")
     pool = zc.index.to_numpy()
     if exclude is not None:
         pool = np.setdiff1d(pool, [c.index for c in exclude.cells])
@@ -85,7 +85,7 @@ def nb201_family(n: int, seed: int, C: int = 16, N: int = 1, exclude: Family | N
     index = np.sort(np.random.default_rng(seed).choice(pool, size=n, replace=False))
     cells = [nb201.Cell.from_index(int(i)) for i in index]
     graphs = [trace(nb201_network(c, C=C, N=N)) for c in cells]
-    accuracy = bench.load_nb201("cifar10").loc[index, "test_acc"].to_numpy()
+    accuracy = benchmarks.load_nb201("cifar10").loc[index, "test_acc"].to_numpy()
     return Family("NAS-Bench-201", cells, graphs, accuracy, zc.loc[index, "flops"].to_numpy(),
                   features.graf(cells).to_numpy())
 
@@ -100,7 +100,7 @@ def nb301_family(n: int, seed: int, C: int = 16, layers: int = 5, exclude: Famil
     :func:`darts_features`. With ``fast`` (default) the graphs come from
     :func:`~nascourse.gennape.graphs.trace_darts`, which writes the graph ``torch.fx``
     traces for the same network without building it (``fast=False`` traces each network)."""
-    table = bench.load_nb301()
+    table = benchmarks.load_nb301()
     pool = np.arange(len(table))
     if exclude is not None:
         taken = {c.to_compact() for c in exclude.cells}
@@ -147,7 +147,7 @@ def darts_features(genotypes: Sequence[darts.Genotype]) -> pd.DataFrame:
 
 def nb201_flops() -> pd.Series:
     """FLOPs (millions) of all 15,625 NAS-Bench-201 networks (C=16, N=5, CIFAR-10), indexed
-    like :func:`nascourse.bench.load_nb201`.
+    like :func:`nascourse.benchmarks.load_nb201`.
 
     NAS-Bench-Suite-Zero publishes FLOPs for the 9,445 cells without unreachable operations
     only. The FLOPs of a network are a constant (stem, reductions, classifier) plus a fixed
@@ -156,11 +156,11 @@ def nb201_flops() -> pd.Series:
     (which they reproduce to rounding, checked here) and apply them to every cell, counting
     every operation of the cell as a profiler running the network does.
     """
-    table = bench.load_nb201("cifar10")
+    table = benchmarks.load_nb201("cifar10")
     ids = np.array([nb201.Cell.from_index(int(i)).op_ids() for i in table.index])
     counts = [(ids == nb201.OPS.index(op)).sum(axis=1) for op in ("nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")]
     X = np.column_stack([np.ones(len(ids)), *counts])
-    zc = bench.load_zc_proxies("cifar10")
+    zc = benchmarks.load_zc_proxies("cifar10")
     rows = table.index.get_indexer(zc.index)
     coef, *_ = np.linalg.lstsq(X[rows], zc["flops"].to_numpy(), rcond=None)
     flops = X @ coef
@@ -187,16 +187,16 @@ def flops_correlations(nb301: bool = True) -> pd.DataFrame:
                      "rho": stats.spearmanr(flops, acc).statistic, "protocol": networks})
 
     flops = nb201_flops()
-    for dataset in bench.NB201_DATASETS:
-        add(f"NAS-Bench-201 {dataset}", "all cells", "test", flops, bench.load_nb201(dataset)["test_acc"])
-    zc = bench.load_zc_proxies("cifar10")
+    for dataset in benchmarks.NB201_DATASETS:
+        add(f"NAS-Bench-201 {dataset}", "all cells", "test", flops, benchmarks.load_nb201(dataset)["test_acc"])
+    zc = benchmarks.load_zc_proxies("cifar10")
     add("NAS-Bench-201 cifar10", "published FLOPs", "validation", zc["flops"], zc["val_acc"])
-    nb101_table = bench.load_nb101_sample()
+    nb101_table = benchmarks.load_nb101_sample()
     add("NAS-Bench-101", "sample", "validation", nb101_table["flops"], nb101_table["val_acc"])
-    tnb = bench.load_tnb101_micro()
+    tnb = benchmarks.load_tnb101_micro()
     add("TransNAS-Bench-101 micro", "all cells", "validation score", tnb["flops"], tnb["val_acc"])
     if nb301:
-        table = bench.load_nb301()
+        table = benchmarks.load_nb301()
         add("NAS-Bench-301", "sample", "validation", table["flops"], table["val_acc"])
     return pd.DataFrame(rows)[["family", "protocol", "networks", "accuracy", "rho"]]
 

@@ -394,7 +394,7 @@ def trace_darts(genotype, C: int = 16, layers: int = 8, num_classes: int = 10,
     to what :func:`trace` returns for it (the same nodes, attributes and edges), written
     from the genotype without building the network, about ten times faster (500
     networks of 5 cells in a few seconds on two cores instead of over a minute). ``genotype``: a ``darts.Genotype`` or NASLib's
-    compact string (``bench.load_nb301()["genotype"]``). Results are cached; each call
+    compact string (``benchmarks.load_nb301()["genotype"]``). Results are cached; each call
     returns a fresh copy."""
     from nascourse.nn.darts import as_genotype
 

@@ -22,7 +22,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from nascourse import bench
+from nascourse import benchmarks
 from nascourse._checks import check_choice, check_number, check_sequence, check_type
 from nascourse.search.base import History
 from nascourse.search.multiobjective.pareto import hypervolume, pareto_front
@@ -71,7 +71,7 @@ class HardwareObjective:
 
     @cached_property
     def _cost(self) -> np.ndarray:
-        cost = bench.load_hw(self.dataset)[self.column].to_numpy(dtype=float)
+        cost = benchmarks.load_hw(self.dataset)[self.column].to_numpy(dtype=float)
         return np.where(cost > 0, cost, np.nan)  # HW-NAS-Bench's -1: not compiled for the device
 
     def __call__(self, cell: nb201.Cell) -> dict:
@@ -91,7 +91,7 @@ class HardwareObjective:
     def table(self, dropna: bool = True) -> pd.DataFrame:
         """Every cell's ``accuracy`` (selection), ``test_acc`` and cost, indexed by the
         benchmark index; without the cells that have no cost unless ``dropna=False``."""
-        nb = bench.load_nb201(self.dataset)
+        nb = benchmarks.load_nb201(self.dataset)
         frame = pd.DataFrame({"accuracy": nb["val_acc" if self.select_on == "val" else "test_acc"],
                               "test_acc": nb["test_acc"], self.metric: self._cost}, index=nb.index)
         return frame.dropna() if dropna else frame
