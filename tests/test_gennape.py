@@ -387,7 +387,7 @@ def test_bad_input():
 
 def tiny_family(name: str, indices, C: int = 4) -> "experiment.Family":
     """NAS-Bench-201 cells traced at a tiny size, with their accuracy and published FLOPs."""
-    from nascourse import bench, features
+    from nascourse import benchmarks, features
     zc = benchmarks.load_zc_proxies("cifar10")
     cells = [nb201.Cell.from_index(int(i)) for i in indices]
     graphs = [trace(nb201_network(c, C=C, N=1)) for c in cells]
@@ -399,7 +399,7 @@ from nascourse.gennape import experiment  # noqa: E402
 
 
 def test_nb201_flops_extends_the_published_ones():
-    from nascourse import bench
+    from nascourse import benchmarks
     flops = experiment.nb201_flops()
     zc = benchmarks.load_zc_proxies("cifar10")
     assert len(flops) == 15_625 and flops.index.equals(benchmarks.load_nb201("cifar10").index)
