@@ -24,7 +24,7 @@ from torch import nn
 
 from nascourse._checks import check_array, check_int, check_type
 from nascourse.gennape.graphs import NUMERIC_FEATURES, OP_TYPES, GraphBatch
-from nascourse.train import default_device
+from nascourse.devices import default_device
 
 #: Node features the encoder reads (see :func:`nascourse.gennape.graphs.node_features`).
 IN_FEATURES: int = len(OP_TYPES) + len(NUMERIC_FEATURES)
@@ -116,7 +116,7 @@ def seeded_module(build: Callable[[], nn.Module], seed: int | np.random.Generato
                   device: torch.device | str | None = None) -> nn.Module:
     """``build()`` with its weights drawn from :func:`torch_generator` ``(seed)`` (the same
     weights as ``torch.manual_seed(seed); build()``, but torch's global generator is never
-    touched), on ``device`` (default: :func:`nascourse.train.default_device`). The module
+    touched), on ``device`` (default: :func:`nascourse.devices.default_device`). The module
     is built without weights (on the ``meta`` device), then given them."""
     with torch.device("meta"):
         module = build()
@@ -126,7 +126,7 @@ def seeded_module(build: Callable[[], nn.Module], seed: int | np.random.Generato
 
 def make_encoder(seed: int | np.random.Generator, device: torch.device | None = None, **kwargs) -> GraphEncoder:
     """A :class:`GraphEncoder` (``kwargs`` as for it) with weights drawn from ``seed``, on
-    ``device`` (default: :func:`nascourse.train.default_device`)."""
+    ``device`` (default: :func:`nascourse.devices.default_device`)."""
     return seeded_module(lambda: GraphEncoder(**kwargs), seed, device)
 
 

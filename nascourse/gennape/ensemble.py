@@ -22,7 +22,7 @@ from nascourse._checks import check_int
 from nascourse.gennape.encoder import seeded_module
 from nascourse.gennape.fuzzy import FuzzyCMeans
 from nascourse.gennape.transform import FlopsTransform
-from nascourse.train import default_device
+from nascourse.devices import default_device
 
 
 class HeadEnsemble(nn.Module):

@@ -9,7 +9,10 @@ look-ups and real training runs, :mod:`nascourse.search.parallel` for running th
 evaluations on a process pool or a Dask cluster, and :mod:`nascourse.search.experiments`
 for comparing strategies over many seeds. One-shot strategies on the NAS-Bench-201
 supernet (DARTS, GDAS, random search with weight sharing, perturbation-based selection)
-are in :mod:`nascourse.search.oneshot`.
+are in :mod:`nascourse.search.oneshot` (a new one-shot method is one class registered in
+``oneshot.METHODS``). Multi-objective and hardware-aware search (Pareto fronts,
+hypervolume, NSGA-II, constrained search, latency models) is in
+:mod:`nascourse.search.multiobjective`.
 """
 
 from nascourse.search.base import Evaluation, History, NB201Space, evaluate_all, executor_slots, run
@@ -24,8 +27,9 @@ from nascourse.search.parallel import DaskExecutor, RestartingProcessPool, Simul
 SURROGATE_NAMES: tuple[str, ...] = ("SURROGATES", "ForestSurrogate", "GPSurrogate")
 
 #: One-shot names (chapter 04), imported from :mod:`nascourse.search.oneshot` when first used.
-ONESHOT_NAMES: tuple[str, ...] = ("darts", "gdas", "perturbation_selection", "random_weight_sharing",
-                                  "rank_cells", "run_search", "search_data", "step_memory")
+ONESHOT_NAMES: tuple[str, ...] = ("SearchSettings", "darts", "gdas", "perturbation_selection",
+                                  "random_weight_sharing", "rank_cells", "run_search", "search_data",
+                                  "step_memory")
 
 
 def __getattr__(name: str):
@@ -37,6 +41,9 @@ def __getattr__(name: str):
     if name in SURROGATE_NAMES:  # scikit-learn estimators: loaded when first used
         from nascourse.search import surrogates
         return getattr(surrogates, name)
+    if name == "multiobjective":  # chapter 09: Optuna and moocore are loaded only when used
+        import importlib
+        return importlib.import_module("nascourse.search.multiobjective")
     if name == "oneshot" or name in ONESHOT_NAMES:
         import importlib
         module = importlib.import_module("nascourse.search.oneshot")
