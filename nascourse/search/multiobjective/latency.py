@@ -11,7 +11,8 @@ least squares,
 (the cost of ``none`` is fixed at 0 on every edge, so the other costs are relative to an
 empty edge and the fit is unique), and :func:`latency_models` compares it on held-out
 cells with a GRAF random forest (chapter 07's features), by :math:`R^2` and Kendall's
-:math:`\tau`. :func:`expected_cost` is the table's differentiable form for one-shot
+:math:`\tau`. :func:`device_table` is the table of one device fitted on every cell it has
+a cost for, and :func:`expected_cost` the table's differentiable form for one-shot
 search: with architecture weights :math:`\alpha_e` per edge,
 :math:`\mathbb{E}[\mathrm{lat}] = b + \sum_e \sum_o \mathrm{softmax}(\alpha_e)_o\, t_{e,o}`.
 """
@@ -19,6 +20,7 @@ search: with architecture weights :math:`\alpha_e` per edge,
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -29,7 +31,7 @@ from nascourse.rng import as_generator
 from nascourse.search.multiobjective.hardware import DEVICES, hardware_objective
 from nascourse.spaces import nb201
 
-__all__ = ["LookupTable", "expected_cost", "latency_models"]
+__all__ = ["LookupTable", "device_table", "expected_cost", "latency_models"]
 
 
 class LookupTable:
@@ -63,6 +65,23 @@ class LookupTable:
                                                             what="nascourse.spaces.nb201.Cell")])
         table = self.costs_.to_numpy()
         return self.base_ + table[np.arange(len(nb201.EDGES)), ids].sum(axis=1) if len(ids) else np.zeros(0)
+
+
+def device_table(device: str, metric: str = "latency", dataset: str = "cifar10") -> LookupTable:
+    """The :class:`LookupTable` of ``device``'s ``metric`` fitted on every NAS-Bench-201
+    cell that HW-NAS-Bench has a cost for (the cost model of a hardware-aware one-shot
+    search). An unknown device or metric is a ValueError that lists the valid ones. The
+    table is computed once per (device, metric, dataset) and shared: do not modify it."""
+    objective = hardware_objective(device, metric, dataset)   # checks the three names
+    return _fit_device_table(objective.device, objective.metric, objective.dataset)
+
+
+@lru_cache(maxsize=None)
+def _fit_device_table(device: str, metric: str, dataset: str) -> LookupTable:
+    cells = nb201.all_cells()
+    cost = hardware_objective(device, metric, dataset).cost(cells)
+    known = np.flatnonzero(~np.isnan(cost))
+    return LookupTable().fit([cells[i] for i in known], cost[known])
 
 
 def expected_cost(alpha, costs, base: float = 0.0):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -20,7 +21,7 @@ from nascourse.nn.supernet import NUM_EDGES, NUM_OPS, NB201Supernet, discretise
 from nascourse.progress import progress_bar
 from nascourse.search.oneshot.checkpoints import load_checkpoint, save_checkpoint
 from nascourse.search.oneshot.data import NUM_CLASSES, check_search_data
-from nascourse.search.oneshot.methods import METHODS, gradients, second_order_arch_grad
+from nascourse.search.oneshot.methods import gradients, second_order_arch_grad
 from nascourse.search.oneshot.settings import SearchSettings
 from nascourse.spaces.nb201 import OPS, Cell
 from nascourse.train import loader_generators, reseed_loader
@@ -75,8 +76,8 @@ def run_search(method: str, data: tuple[DataLoader, DataLoader], epochs: int = 1
                w_lr: float = 0.025, w_lr_min: float = 0.001, w_momentum: float = 0.9,
                w_weight_decay: float = 3e-4, grad_clip: float = 5.0, a_lr: float = 0.01,
                a_weight_decay: float = 1e-3, tau_max: float = 10.0, tau_min: float = 0.1,
-               checkpoint: str | Path | None = None, stop_after: int | None = None,
-               progress: bool = True) -> SearchResult:
+               options: Mapping[str, Any] | None = None, checkpoint: str | Path | None = None,
+               stop_after: int | None = None, progress: bool = True) -> SearchResult:
     """Train an NB201 supernet with one-shot ``method`` (a name in :data:`METHODS`:
     'darts', 'gdas', 'rsws', or one you registered).
 
@@ -85,8 +86,10 @@ def run_search(method: str, data: tuple[DataLoader, DataLoader], epochs: int = 1
     then the weights on the training batch (SGD with momentum, learning rate annealed from
     ``w_lr`` to ``w_lr_min`` by a cosine over the epochs, gradient norm clipped to
     ``grad_clip``); RSWS only trains the weights, on one random cell per step. GDAS anneals
-    its temperature linearly from ``tau_max`` to ``tau_min``. The settings are checked by
-    :class:`SearchSettings`; :func:`search` runs them.
+    its temperature linearly from ``tau_max`` to ``tau_min``. ``options`` are the method's
+    own (e.g. ``{"latency_weight": 0.1, "target": "pixel3"}`` for ``'darts_latency'``,
+    whose architecture loss adds the expected latency on that device). The settings are
+    checked by :class:`SearchSettings`; :func:`search` runs them.
 
     With ``checkpoint``, the state is saved there after every epoch, and a run that finds a
     checkpoint of the same method and settings resumes from it (a different one is an
@@ -95,7 +98,7 @@ def run_search(method: str, data: tuple[DataLoader, DataLoader], epochs: int = 1
     settings = SearchSettings(method=method, epochs=epochs, C=C, N=N, order=order, seed=seed, w_lr=w_lr,
                               w_lr_min=w_lr_min, w_momentum=w_momentum, w_weight_decay=w_weight_decay,
                               grad_clip=grad_clip, a_lr=a_lr, a_weight_decay=a_weight_decay,
-                              tau_max=tau_max, tau_min=tau_min)
+                              tau_max=tau_max, tau_min=tau_min, options={} if options is None else options)
     return search(settings, data, device=device, checkpoint=checkpoint, stop_after=stop_after, progress=progress)
 
 
@@ -108,7 +111,7 @@ def search(settings: SearchSettings, data: tuple[DataLoader, DataLoader], *,
     stop_after = check_int("stop_after", stop_after, allow_none=True)
     progress = check_bool("progress", progress)
     device = as_device(device)
-    s, method = settings, METHODS[settings.method]()
+    s, method = settings, settings.build_method()
     # the supernet's initial weights come from the seed; torch's global generators are left
     # as they were found (nothing else in a run draws from them)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
@@ -155,15 +158,20 @@ def search(settings: SearchSettings, data: tuple[DataLoader, DataLoader], *,
             xt, yt, xv, yv = xt.to(device), yt.to(device), xv.to(device), yv.to(device)
             if method.trains_alpha:
                 a_opt.zero_grad(set_to_none=True)
+                penalty = method.arch_penalty(net)
                 if s.order == 2:
                     net.alpha.grad, valid_loss = second_order_arch_grad(net, xt, yt, xv, yv, xi=lr)
                     sums["valid_loss"] += valid_loss
                 else:
                     logits = method.forward(net, xv, tau, sampler)
                     loss = F.cross_entropy(logits, yv)
-                    net.alpha.grad = gradients(loss, [net.alpha])[0]
+                    net.alpha.grad = gradients(loss if penalty is None else loss + penalty, [net.alpha])[0]
                     sums["valid_loss"] += loss.item()
                     sums["valid_acc"] += (logits.argmax(1) == yv).float().mean().item()
+                if penalty is not None:
+                    if s.order == 2:
+                        net.alpha.grad = net.alpha.grad + gradients(penalty, [net.alpha])[0]
+                    sums["arch_penalty"] = sums.get("arch_penalty", 0.0) + penalty.item()
                 a_opt.step()
             w_opt.zero_grad(set_to_none=True)
             logits = method.forward(net, xt, tau, sampler)

@@ -4,9 +4,11 @@ A method says how one training step of the supernet runs: which operations the f
 pass mixes or samples (:meth:`OneShotMethod.forward`), whether ``alpha`` gets an
 architecture step on the validation batch before each weight step (``trains_alpha``),
 whether the one-step unrolled gradient applies (``second_order``) and whether it samples
-with an annealed temperature (``uses_temperature``). The search loop
-(:func:`nascourse.search.oneshot.loop.run_search`) does the rest. A new method is one
-class and one line::
+with an annealed temperature (``uses_temperature``), and what, besides the cross-entropy
+of the validation batch, the architecture loss holds (:meth:`OneShotMethod.arch_penalty`,
+nothing by default). The search loop (:func:`nascourse.search.oneshot.loop.run_search`)
+does the rest. A method's options (``run_search(..., options={...})``) are the keyword
+arguments of its class. A new method is one class and one line::
 
     @METHODS.register("uniform")
     class Uniform(OneShotMethod):
@@ -17,12 +19,14 @@ class and one line::
 
 from __future__ import annotations
 
-from typing import Sequence
+import inspect
+from collections.abc import Mapping
+from typing import Any, Sequence
 
 import torch
 import torch.nn.functional as F
 
-from nascourse._checks import check_number
+from nascourse._checks import check_choice, check_number, check_type
 from nascourse.nn.supernet import NUM_EDGES, NUM_OPS, NB201Supernet
 from nascourse.registry import Registry
 
@@ -42,6 +46,13 @@ class OneShotMethod:
         """The supernet's logits on ``x`` in one step of the method (``tau``: the epoch's
         temperature; ``generator``: the run's sampler, for methods that draw paths)."""
         raise NotImplementedError
+
+    def arch_penalty(self, net: NB201Supernet) -> torch.Tensor | None:
+        """A term added to the architecture loss (the validation cross-entropy), a
+        differentiable function of ``net.alpha``; ``None`` (the default) for none. The
+        loop adds its gradient to that of the cross-entropy, in both orders, and records
+        its mean over the epoch as ``arch_penalty``."""
+        return None
 
 
 #: The one-shot methods that train a supernet with :func:`~nascourse.search.oneshot.loop.run_search`.
@@ -79,6 +90,54 @@ class RandomWeightSharing(OneShotMethod):
 
     def forward(self, net: NB201Supernet, x: torch.Tensor, tau: float, generator: torch.Generator) -> torch.Tensor:
         return net(x, cell=torch.randint(NUM_OPS, (NUM_EDGES,), generator=generator).tolist())
+
+
+@METHODS.register("darts_latency")
+class LatencyDARTS(DARTS):
+    r"""DARTS with a latency penalty (hardware-aware, as FBNet and ProxylessNAS): the
+    architecture loss is the validation cross-entropy plus ``latency_weight`` times the
+    expected latency of the cell on the HW-NAS-Bench device ``target``,
+
+    .. math:: \mathcal{L}_\alpha = \mathrm{CE} + \lambda\,\Big(b + \sum_e \sum_o
+              \mathrm{softmax}(\alpha_e)_o\, t_{e,o}\Big),
+
+    with the device's additive lookup table :math:`t` (milliseconds, ``none`` costing 0;
+    :func:`~nascourse.search.multiobjective.latency.device_table`, the CIFAR-10 network).
+    ``latency_weight`` (:math:`\lambda`, per millisecond) 0 is plain DARTS."""
+
+    def __init__(self, latency_weight: float = 0.1, target: str = "pixel3"):
+        from nascourse.search.multiobjective.hardware import DEVICES
+        from nascourse.search.multiobjective.latency import device_table
+
+        self.latency_weight = check_number("latency_weight", latency_weight)
+        self.target = check_choice("target (the HW-NAS-Bench device)", target, DEVICES)
+        table = device_table(self.target, "latency", "cifar10")
+        self.base = table.base_
+        #: the device's lookup table, edges by operations (ms), and its base cost
+        self.costs = table.costs_.to_numpy().copy()
+
+    def expected_latency(self, alpha: torch.Tensor) -> torch.Tensor:
+        """The expected table latency (ms) of a cell drawn from ``softmax(alpha)``."""
+        from nascourse.search.multiobjective.latency import expected_cost
+
+        return expected_cost(alpha, self.costs, self.base)
+
+    def arch_penalty(self, net: NB201Supernet) -> torch.Tensor:
+        return self.latency_weight * self.expected_latency(net.alpha)
+
+
+def method_instance(name: str, options: Mapping[str, Any] | None = None) -> OneShotMethod:
+    """The method registered as ``name``, built with its ``options`` (keyword arguments of
+    its class, checked there); an option the class does not take is a ValueError that
+    lists those it takes."""
+    cls = METHODS[name]
+    options = dict(check_type("options", {} if options is None else options, Mapping, "a dict of method options"))
+    accepted = [p for p in inspect.signature(cls).parameters if p not in ("self", "args", "kwargs")]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise ValueError(f"unknown option(s) {unknown} for the one-shot method {name!r}; "
+                         f"it takes {accepted if accepted else 'no options'}")
+    return cls(**options)
 
 
 def gumbel_path(alpha: torch.Tensor, tau: float, generator: torch.Generator) -> tuple[torch.Tensor, list[int]]:

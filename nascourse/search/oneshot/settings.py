@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from nascourse._checks import check_choice, check_int, check_number
-from nascourse.search.oneshot.methods import METHODS
+from nascourse.search.oneshot.methods import METHODS, OneShotMethod, method_instance
 
 #: The search settings of DARTS on NAS-Bench-201 (Dong & Yang 2020, after Liu et al. 2019):
 #: 50 epochs of the C=16, N=5 supernet on the 25,000 + 25,000 split of CIFAR-10, batch 64,
@@ -36,8 +37,10 @@ class SearchSettings:
     ``w_momentum``, ``w_weight_decay``, gradient norm clipped to ``grad_clip``, 0 for no
     clipping), ``alpha`` with Adam (``a_lr``, ``a_weight_decay``); a method that samples
     with a temperature anneals it linearly from ``tau_max`` to ``tau_min``. ``C`` and
-    ``N`` size the supernet. The values are checked and normalised on creation (a wrong
-    type is a TypeError, a bad value a ValueError).
+    ``N`` size the supernet. ``options`` are the method's own settings (keyword arguments
+    of its class, e.g. ``{"latency_weight": 0.1, "target": "pixel3"}`` for
+    ``'darts_latency'``). The values are checked and normalised on creation (a wrong type
+    is a TypeError, a bad value a ValueError).
     """
 
     method: str
@@ -55,6 +58,7 @@ class SearchSettings:
     a_weight_decay: float = 1e-3
     tau_max: float = 10.0
     tau_min: float = 0.1
+    options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         checked = {"method": METHODS.canonical(self.method), "epochs": check_int("epochs", self.epochs),
@@ -66,6 +70,8 @@ class SearchSettings:
             checked[name] = check_number(name, getattr(self, name), positive=True)
         for name in ("w_lr_min", "w_weight_decay", "grad_clip", "a_weight_decay"):
             checked[name] = check_number(name, getattr(self, name))
+        method_instance(checked["method"], self.options)     # checks the options
+        checked["options"] = dict(self.options)
         for name, value in checked.items():
             object.__setattr__(self, name, value)
         if self.w_lr_min > self.w_lr:
@@ -76,8 +82,17 @@ class SearchSettings:
             raise ValueError(f"order=2 (the unrolled gradient) is a DARTS option; {self.method!r} takes order=1")
 
     def as_dict(self) -> dict[str, Any]:
-        """The settings as a plain dict (what a checkpoint stores and compares)."""
-        return dataclasses.asdict(self)
+        """The settings as a plain dict (what a checkpoint stores and compares); without
+        ``options`` when there are none, so the checkpoints of runs written before methods
+        had options still resume."""
+        settings = dataclasses.asdict(self)
+        if not settings["options"]:
+            del settings["options"]
+        return settings
+
+    def build_method(self) -> OneShotMethod:
+        """The method of these settings, built with their ``options``."""
+        return method_instance(self.method, self.options)
 
     def learning_rate(self, epoch: int) -> float:
         """The weights' learning rate during ``epoch`` (0-based): a cosine from ``w_lr`` to
