@@ -43,6 +43,9 @@ def test_a_zero_penalty_is_plain_darts_and_a_positive_one_is_not(data, order):
     assert not np.array_equal(plain.trajectory, penalised.trajectory)
     assert penalised.history[-1]["arch_penalty"] > 0
     assert penalised.settings["options"] == {"latency_weight": 0.1}
+    settings = oneshot.SearchSettings("darts_latency", options={"latency_weight": 0.1})
+    assert hash(settings) == hash(oneshot.SearchSettings("darts_latency", options={"latency_weight": 0.1}))
+    assert settings != oneshot.SearchSettings("darts_latency", options={"latency_weight": 0.2})
 
 
 def test_the_base_method_adds_no_penalty():

@@ -14,7 +14,7 @@ training loop:
   removing it from a trained supernet hurts, instead of by the largest ``alpha``;
 - ``'darts_latency'`` (:class:`LatencyDARTS`, chapter 09): DARTS whose architecture loss adds
   ``latency_weight`` times the cell's expected latency on a HW-NAS-Bench device
-  (``run_search("darts_latency", data, options={"latency_weight": 0.1, "target": "pixel3"})``).
+  (``run_search("darts_latency", data, options={"latency_weight": 0.001, "target": "pixel3"})``).
 
 The package is split by what each part holds:
 

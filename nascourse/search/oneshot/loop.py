@@ -87,7 +87,7 @@ def run_search(method: str, data: tuple[DataLoader, DataLoader], epochs: int = 1
     ``w_lr`` to ``w_lr_min`` by a cosine over the epochs, gradient norm clipped to
     ``grad_clip``); RSWS only trains the weights, on one random cell per step. GDAS anneals
     its temperature linearly from ``tau_max`` to ``tau_min``. ``options`` are the method's
-    own (e.g. ``{"latency_weight": 0.1, "target": "pixel3"}`` for ``'darts_latency'``,
+    own (e.g. ``{"latency_weight": 0.001, "target": "pixel3"}`` for ``'darts_latency'``,
     whose architecture loss adds the expected latency on that device). The settings are
     checked by :class:`SearchSettings`; :func:`search` runs them.
 

@@ -38,7 +38,7 @@ class SearchSettings:
     clipping), ``alpha`` with Adam (``a_lr``, ``a_weight_decay``); a method that samples
     with a temperature anneals it linearly from ``tau_max`` to ``tau_min``. ``C`` and
     ``N`` size the supernet. ``options`` are the method's own settings (keyword arguments
-    of its class, e.g. ``{"latency_weight": 0.1, "target": "pixel3"}`` for
+    of its class, e.g. ``{"latency_weight": 0.001, "target": "pixel3"}`` for
     ``'darts_latency'``). The values are checked and normalised on creation (a wrong type
     is a TypeError, a bad value a ValueError).
     """
@@ -58,7 +58,7 @@ class SearchSettings:
     a_weight_decay: float = 1e-3
     tau_max: float = 10.0
     tau_min: float = 0.1
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict, hash=False)   # a dict: left out of the hash
 
     def __post_init__(self) -> None:
         checked = {"method": METHODS.canonical(self.method), "epochs": check_int("epochs", self.epochs),
