@@ -76,8 +76,8 @@ def run_search(method: str, data: tuple[DataLoader, DataLoader], epochs: int = 1
                w_lr: float = 0.025, w_lr_min: float = 0.001, w_momentum: float = 0.9,
                w_weight_decay: float = 3e-4, grad_clip: float = 5.0, a_lr: float = 0.01,
                a_weight_decay: float = 1e-3, tau_max: float = 10.0, tau_min: float = 0.1,
-               options: Mapping[str, Any] | None = None, checkpoint: str | Path | None = None,
-               stop_after: int | None = None, progress: bool = True) -> SearchResult:
+               checkpoint: str | Path | None = None, stop_after: int | None = None,
+               progress: bool = True, options: Mapping[str, Any] | None = None) -> SearchResult:
     """Train an NB201 supernet with one-shot ``method`` (a name in :data:`METHODS`:
     'darts', 'gdas', 'rsws', or one you registered).
 
