@@ -6,6 +6,7 @@ import concurrent.futures as cf
 import moocore
 import numpy as np
 import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from nascourse.search import History
 from nascourse.search import multiobjective as mo
@@ -299,6 +300,21 @@ def test_lookup_table_recovers_an_additive_cost():
         LookupTable().predict(other)
     with pytest.raises(TypeError, match="cells"):
         LookupTable().fit(["|none~0|"], [1.0])
+
+
+@parametrize_with_checks([mo.LookupTable()])
+def test_lookup_table_is_a_scikit_learn_regressor(estimator, check):
+    check(estimator)
+
+
+def test_lookup_table_reads_cells_or_their_encoding():
+    cells = list(nb201.all_cells()[:400])
+    cost = mo.hardware_objective("edgegpu").cost(cells)
+    by_cells = mo.LookupTable().fit(cells, cost)
+    by_matrix = mo.LookupTable().fit(mo.LookupTable.encode(cells), cost)
+    assert by_cells.n_features_in_ == 24 and not hasattr(by_matrix, "costs_")
+    assert np.allclose(by_cells.predict(cells[:5]), by_matrix.predict(mo.LookupTable.encode(cells[:5])))
+    assert by_cells.predict([]).shape == (0,)
 
 
 def test_expected_cost_numpy_and_torch_agree():

@@ -19,11 +19,14 @@ search: with architecture weights :math:`\alpha_e` per edge,
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from nascourse import features
 from nascourse._checks import check_array, check_int, check_sequence
@@ -33,38 +36,58 @@ from nascourse.spaces import nb201
 
 __all__ = ["LookupTable", "device_table", "expected_cost", "latency_models"]
 
+_KEEP = [k for k, op in enumerate(nb201.OPS) if op != "none"]   # the operations with a cost column
 
-class LookupTable:
+
+class LookupTable(RegressorMixin, BaseEstimator):
     """An additive cost model: a base cost plus one cost per (edge, operation), fitted by
-    least squares (scikit-learn style: :meth:`fit` returns ``self``; the learned
-    ``base_`` and ``costs_`` (a 6 x 5 DataFrame, edges by operations) end in ``_``)."""
+    least squares (a scikit-learn regressor: :meth:`fit` returns ``self``; the learned
+    ``base_`` and ``costs_`` (a 6 x 5 DataFrame, edges by operations) end in ``_``).
 
-    def _design(self, cells: Sequence[nb201.Cell]) -> np.ndarray:
+    ``X`` is a sequence of :class:`~nascourse.spaces.nb201.Cell`, encoded by
+    :meth:`encode` (one column per edge and operation other than ``none``), or any numeric
+    matrix, for which the model is ordinary least squares with an intercept (``base_``;
+    ``coef_`` the slopes; ``costs_`` only for cells)."""
+
+    @staticmethod
+    def encode(cells: Sequence[nb201.Cell]) -> np.ndarray:
+        """The cells' design matrix: for each edge, a one-hot column per operation but
+        ``none`` (24 columns, :data:`~nascourse.spaces.nb201.EDGES` order)."""
         cells = check_sequence("cells", cells, nb201.Cell, what="nascourse.spaces.nb201.Cell", min_length=1)
         onehot = features.onehot(cells).reshape(len(cells), len(nb201.EDGES), len(nb201.OPS))
-        keep = [k for k, op in enumerate(nb201.OPS) if op != "none"]
-        return np.hstack([np.ones((len(cells), 1)), onehot[:, :, keep].reshape(len(cells), -1)])
+        return onehot[:, :, _KEEP].reshape(len(cells), -1).astype(float)
 
-    def fit(self, cells: Sequence[nb201.Cell], y) -> "LookupTable":
-        X = self._design(cells)
-        y = check_array("y", y, ndim=1)
-        if len(y) != len(X):
-            raise ValueError(f"y must have one value per cell ({len(X)}), got {len(y)}")
-        coef, *_ = np.linalg.lstsq(X, y, rcond=None)
-        self.base_ = float(coef[0])
-        table = np.zeros((len(nb201.EDGES), len(nb201.OPS)))
-        keep = [k for k, op in enumerate(nb201.OPS) if op != "none"]
-        table[:, keep] = coef[1:].reshape(len(nb201.EDGES), len(keep))
-        self.costs_ = pd.DataFrame(table, index=[f"{s}->{t}" for s, t in nb201.EDGES], columns=list(nb201.OPS))
+    @staticmethod
+    def _reads_cells(X) -> bool:
+        return isinstance(X, (list, tuple)) and len(X) > 0 and not isinstance(
+            X[0], (list, tuple, np.ndarray, numbers.Number))
+
+    def fit(self, X, y) -> "LookupTable":
+        cells = self._reads_cells(X)
+        if cells:
+            X = self.encode(X)
+            y = check_array("y", y, ndim=1)
+            if len(y) != len(X):
+                raise ValueError(f"y must have one value per cell ({len(X)}), got {len(y)}")
+        X, y = validate_data(self, X, y, y_numeric=True)
+        coef, *_ = np.linalg.lstsq(np.hstack([np.ones((len(X), 1)), X]), y, rcond=None)
+        self.base_, self.coef_ = float(coef[0]), coef[1:]
+        if cells:
+            table = np.zeros((len(nb201.EDGES), len(nb201.OPS)))
+            table[:, _KEEP] = self.coef_.reshape(len(nb201.EDGES), len(_KEEP))
+            self.costs_ = pd.DataFrame(table, index=[f"{s}->{t}" for s, t in nb201.EDGES], columns=list(nb201.OPS))
+        elif hasattr(self, "costs_"):
+            del self.costs_
         return self
 
-    def predict(self, cells: Sequence[nb201.Cell]) -> np.ndarray:
-        if not hasattr(self, "costs_"):
-            raise ValueError("this LookupTable is not fitted yet: call fit(cells, y) first")
-        ids = np.array([c.op_ids() for c in check_sequence("cells", cells, nb201.Cell,
-                                                            what="nascourse.spaces.nb201.Cell")])
-        table = self.costs_.to_numpy()
-        return self.base_ + table[np.arange(len(nb201.EDGES)), ids].sum(axis=1) if len(ids) else np.zeros(0)
+    def predict(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        if isinstance(X, (list, tuple)) and not X:
+            return np.zeros(0)
+        if self._reads_cells(X):
+            X = self.encode(X)
+        X = validate_data(self, X, reset=False)
+        return self.base_ + X @ self.coef_
 
 
 def device_table(device: str, metric: str = "latency", dataset: str = "cifar10") -> LookupTable:
