@@ -13,6 +13,7 @@ Each rule is shown to find a planted example, so that the checks can fail.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,44 @@ def test_each_rule_finds_its_planted_example():
         "ValueError for a wrong type", "inline int/bool check", "inline type check",
         "global seeding with torch.manual_seed", "global seeding with np.random.seed"])
     assert violations("from nascourse._checks import check_int\ncheck_int('n', 3)\n") == []
+
+
+# ---------------------------------------------------------------- one estimator contract
+
+TESTS = Path(__file__).resolve().parent
+
+
+def package_estimators() -> dict[str, type]:
+    """Every class of the package that has a ``fit`` method, by qualified name."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import nascourse
+
+    found = {}
+    for info in pkgutil.walk_packages(nascourse.__path__, "nascourse."):
+        if info.name.split(".")[-1] in ("bench", "datasets"):     # alias modules of the old names
+            continue
+        module = importlib.import_module(info.name)
+        for name, cls in inspect.getmembers(module, inspect.isclass):
+            if cls.__module__ == info.name and not name.startswith("_") and callable(getattr(cls, "fit", None)):
+                found[f"{info.name}.{name}"] = cls
+    return found
+
+
+def test_every_estimator_follows_scikit_learns_contract_and_is_checked():
+    """Each class with ``fit`` subclasses BaseEstimator and appears in a test module that runs
+    scikit-learn's estimator checks on it (``parametrize_with_checks`` or ``check_estimator``)."""
+    from sklearn.base import BaseEstimator
+
+    checked = [p.read_text(encoding="utf-8") for p in TESTS.glob("test_*.py")]
+    checked = [text for text in checked if "parametrize_with_checks" in text or "check_estimator(" in text]
+    estimators = package_estimators()
+    assert len(estimators) >= 8
+    problems = [f"{name} does not subclass sklearn.base.BaseEstimator"
+                for name, cls in estimators.items() if not issubclass(cls, BaseEstimator)]
+    problems += [f"{name} is not run through scikit-learn's estimator checks in tests/"
+                 for name, cls in estimators.items()
+                 if not any(re.search(rf"\b{cls.__name__}\(", text) for text in checked)]
+    assert not problems, "\n".join(problems)
