@@ -26,7 +26,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from nascourse import bench, features  # noqa: E402
+from nascourse import benchmarks, features  # noqa: E402
 from nascourse.predictors import GCNClassifier, GCNRegressor, TwoStagePredictor, experiments, metrics  # noqa: E402
 from nascourse.spaces import nb201  # noqa: E402
 
@@ -63,7 +63,7 @@ def scores(model, X, y, rest: np.ndarray, p: np.ndarray) -> dict[str, float]:
 
 def run(sizes, seeds, n_train: int, epochs: int | None = None) -> pd.DataFrame:
     """One row per (size, predictor, seed)."""
-    zc = bench.load_zc_proxies("cifar10")
+    zc = benchmarks.load_zc_proxies("cifar10")
     y = zc["val_acc"].to_numpy()
     X = features.graph_rows([nb201.Cell.from_index(i) for i in zc.index])
     targets = {"top 1%": y >= np.quantile(y, 0.99), "best": y == y.max()}

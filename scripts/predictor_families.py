@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from nascourse import bench
+from nascourse import benchmarks
 from nascourse.predictors import families
 
 
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=10, help="number of seeds (first-seed, first-seed+1, ...)")
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--families", nargs="+", default=list(families.FAMILIES), choices=list(families.FAMILIES))
-    parser.add_argument("--dataset", default="cifar10", choices=list(bench.ZC_DATASETS))
+    parser.add_argument("--dataset", default="cifar10", choices=list(benchmarks.ZC_DATASETS))
     parser.add_argument("--n-jobs", type=int, default=2, help="threads for independent fits")
     parser.add_argument("--csv", type=Path, help="also write the tidy table of every fit to this file")
     args = parser.parse_args(argv)

@@ -13,7 +13,7 @@ from sklearn.dummy import DummyRegressor
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.exceptions import NotFittedError
 
-from nascourse import bench, features
+from nascourse import benchmarks, features
 from nascourse.predictors import (MODELS, FitsMany, GCNClassifier, GCNRegressor, TwoStagePredictor,
                                   experiments, make_model, metrics)
 from nascourse.spaces import nb201
@@ -30,7 +30,7 @@ TINY = dict(n_nodes=1, epochs=2, min_steps=4)
 
 @pytest.fixture(scope="module")
 def nb201_data():
-    zc = bench.load_zc_proxies("cifar10")
+    zc = benchmarks.load_zc_proxies("cifar10")
     cells = [nb201.Cell.from_index(i) for i in zc.index]
     return features.graph_rows(cells), zc["val_acc"].to_numpy(), zc
 
@@ -253,7 +253,7 @@ def test_splits_are_nested_disjoint_and_complete():
 
 def test_learning_curve_fits_every_combination_and_batches_the_gcn(nb201_data):
     X, y, zc = nb201_data
-    encodings = {"zcp": zc[list(bench.ZC_PROXIES)], "graph": X}
+    encodings = {"zcp": zc[list(benchmarks.ZC_PROXIES)], "graph": X}
     models = {"random forest": lambda s: make_model("random_forest", s, n_estimators=10),
               "GCN": lambda s: GCNRegressor(random_state=s, min_steps=10, epochs=1)}
     combos = [("zcp", "random forest"), ("graph", "GCN")]
@@ -270,8 +270,8 @@ def test_learning_curve_fits_every_combination_and_batches_the_gcn(nb201_data):
 
 def test_search_with_predictor_picks_the_best_evaluated_cell(nb201_data):
     _, y, zc = nb201_data
-    X = zc[list(bench.ZC_PROXIES)]
-    test_acc = bench.load_nb201("cifar10").loc[zc.index, "test_acc"].to_numpy()
+    X = zc[list(benchmarks.ZC_PROXIES)]
+    test_acc = benchmarks.load_nb201("cifar10").loc[zc.index, "test_acc"].to_numpy()
     runs = experiments.search_with_predictor(X, y, test_acc, lambda s: make_model("random_forest", s),
                                              n_train=30, k=20, seeds=[0, 1, 2])
     assert list(runs.seed) == [0, 1, 2] and (runs.k == 20).all()
@@ -295,8 +295,8 @@ def test_shap_ranks_find_the_feature_that_matters():
 
 def test_guided_search_beats_random_search_and_returns_a_trajectory(nb201_data):
     _, y, zc = nb201_data
-    X = zc[list(bench.ZC_PROXIES)]
-    test_acc = bench.load_nb201("cifar10").loc[zc.index, "test_acc"].to_numpy()
+    X = zc[list(benchmarks.ZC_PROXIES)]
+    test_acc = benchmarks.load_nb201("cifar10").loc[zc.index, "test_acc"].to_numpy()
     rf = lambda s: make_model("random_forest", s, n_estimators=20)
     guided = [experiments.guided_search(X, y, test_acc, rf, budget=40, n_initial=10, batch=10, seed=s)
               for s in range(3)]
@@ -313,7 +313,7 @@ def test_guided_search_beats_random_search_and_returns_a_trajectory(nb201_data):
 
 def test_learning_curve_predicts_several_targets_separately(nb201_data):
     _, y, zc = nb201_data
-    X = zc[list(bench.ZC_PROXIES)]
+    X = zc[list(benchmarks.ZC_PROXIES)]
     targets = pd.DataFrame({"acc": y, "minus acc": -y})
     rf = {"rf": lambda s: make_model("random_forest", s, n_estimators=10)}
     out = experiments.learning_curve({"zcp": X}, targets, rf, sizes=[50], seeds=[0, 1])
@@ -341,7 +341,7 @@ def test_queries_to_reach_counts_distinct_cells_until_the_first_target():
 
 def test_predictor_orders_start_with_the_training_cells_then_follow_the_predictions(nb201_data):
     _, y, zc = nb201_data
-    X = zc[list(bench.ZC_PROXIES)].to_numpy()
+    X = zc[list(benchmarks.ZC_PROXIES)].to_numpy()
     rf = lambda s: make_model("random_forest", s, n_estimators=10)
     orders = experiments.predictor_orders(X, y, rf, n_train=30, seeds=[0, 1])
     for seed, order in zip([0, 1], orders):

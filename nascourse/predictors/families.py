@@ -36,7 +36,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
-from nascourse import bench, features
+from nascourse import benchmarks, features
 from nascourse._checks import check_choice, check_int, check_sequence, check_type
 from nascourse.predictors import experiments, metrics
 from nascourse.predictors.models import make_model
@@ -97,7 +97,7 @@ ENCODINGS: Registry[Callable[[Sequence[nb201.Cell], str], np.ndarray]] = Registr
 ENCODINGS.add("graph", lambda cells, dataset: features.graph_rows(cells))
 ENCODINGS.add("path", lambda cells, dataset: features.path(cells))
 ENCODINGS.add("one-hot", lambda cells, dataset: features.onehot(cells))
-ENCODINGS.add("arch2vec", lambda cells, dataset: bench.load_arch2vec().loc[[c.index for c in cells]].to_numpy())
+ENCODINGS.add("arch2vec", lambda cells, dataset: benchmarks.load_arch2vec().loc[[c.index for c in cells]].to_numpy())
 ENCODINGS.add("proxies", _proxies)
 ENCODINGS.add("GRAF", _graf)
 ENCODINGS.add("GRAF + proxies", lambda cells, dataset: np.hstack([_graf(cells, dataset), _proxies(cells, dataset)]))
@@ -116,8 +116,8 @@ FAMILIES.add("GRAF + proxies forest", Family("GRAF + proxies", "random forest", 
 def benchmark_cells(dataset: str = "cifar10") -> tuple[list[nb201.Cell], np.ndarray]:
     """The cells every family is measured on (the 9,445 with shipped proxies) and their
     validation accuracy on ``dataset`` ('cifar10' or 'ImageNet16-120')."""
-    check_choice("dataset", dataset, bench.ZC_DATASETS)
-    table = bench.load_zc_proxies(dataset)
+    check_choice("dataset", dataset, benchmarks.ZC_DATASETS)
+    table = benchmarks.load_zc_proxies(dataset)
     return [nb201.Cell.from_index(i) for i in table.index], table["val_acc"].to_numpy(dtype=float)
 
 
