@@ -20,6 +20,7 @@ listed.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping
 from typing import Callable, Generic, TypeVar
 
@@ -87,6 +88,22 @@ class Registry(Mapping[str, T], Generic[T]):
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    @contextlib.contextmanager
+    def scratch(self) -> Iterator["Registry[T]"]:
+        """A block in which registrations are temporary: whatever is registered inside it
+        is forgotten when it ends (tests and exercises use it to add a toy entry)::
+
+            with STRATEGIES.scratch():
+                STRATEGIES.add("toy", toy)
+                ...                      # "toy" is found by name here
+            # and not here
+        """
+        entries, aliases = dict(self._entries), dict(self._aliases)
+        try:
+            yield self
+        finally:
+            self._entries, self._aliases = entries, aliases
 
     @property
     def names(self) -> list[str]:

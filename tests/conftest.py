@@ -11,3 +11,13 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def scratch_registries():
+    """``scratch_registries(A, B, ...)`` makes registrations in those registries temporary:
+    what the test registers is forgotten when it ends (``Registry.scratch``)."""
+    import contextlib
+
+    with contextlib.ExitStack() as stack:
+        yield lambda *registries: [stack.enter_context(r.scratch()) for r in registries]

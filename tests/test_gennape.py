@@ -447,7 +447,7 @@ def test_darts_features_by_hand():
 
 
 def test_transfer_and_variants_on_tiny_families(one_torch_thread):
-    zc_index = __import__("nascourse").bench.load_zc_proxies("cifar10").index
+    zc_index = __import__("nascourse").benchmarks.load_zc_proxies("cifar10").index
     source = tiny_family("source", zc_index[:12].to_numpy())
     target = tiny_family("target", zc_index[20:36].to_numpy())
     more = tiny_family("more", zc_index[40:48].to_numpy())
@@ -477,10 +477,9 @@ def test_transfer_and_variants_on_tiny_families(one_torch_thread):
     assert experiment.METHODS == tuple(experiment.TRANSFER_METHODS)
 
 
-def test_a_new_transfer_method_is_one_function_and_one_line(one_torch_thread, monkeypatch):
-    for registry in (experiment.TRANSFER_METHODS, experiment.VARIANTS):   # restored after the test
-        monkeypatch.setattr(registry, "_entries", dict(registry._entries))
-    zc_index = __import__("nascourse").bench.load_zc_proxies("cifar10").index
+def test_a_new_transfer_method_is_one_function_and_one_line(one_torch_thread, scratch_registries):
+    scratch_registries(experiment.TRANSFER_METHODS, experiment.VARIANTS)    # restored after the test
+    zc_index = __import__("nascourse").benchmarks.load_zc_proxies("cifar10").index
     source = tiny_family("source", zc_index[:12].to_numpy())
     target = tiny_family("target", zc_index[20:36].to_numpy())
 

@@ -70,14 +70,14 @@ def test_every_proxy_cites_a_paper_in_the_bibliography():
         assert entry.summary and entry.compute.__doc__
 
 
-def test_the_registry_is_the_package_registry_and_adding_a_proxy_takes_one_line(monkeypatch):
+def test_the_registry_is_the_package_registry_and_adding_a_proxy_takes_one_line(scratch_registries):
     from nascourse.proxies import registry
     from nascourse.registry import Registry
 
     assert isinstance(proxies.REGISTRY, Registry) and proxies.REGISTRY is registry.REGISTRY
     assert registry.PASSES is PASSES                     # the pass names are defined once
     # a toy proxy, added the way the registry's docstring says; the registry is restored after
-    monkeypatch.setattr(proxies.REGISTRY, "_entries", dict(proxies.REGISTRY._entries))
+    scratch_registries(proxies.REGISTRY)
 
     @proxy("toy_sum_of_grads", needs=("gradients",), paper="lee2019snip", family="gradient", uses_labels=True)
     def toy(p: Passes) -> float:

@@ -43,3 +43,18 @@ def test_a_name_is_registered_once():
     with pytest.raises(TypeError, match="a widget name must be a str"):
         things.add(None, 2)
     assert things.names == ["round"]
+
+
+def test_scratch_forgets_what_was_registered_inside_it():
+    things = Registry("widget")
+    things.add("round", 1)
+    with things.scratch() as same:
+        assert same is things
+        things.add("square", 2, aliases=("box",))
+        assert things.names == ["round", "square"] and things["box"] == 2
+    assert things.names == ["round"] and "box" not in things
+    with pytest.raises(RuntimeError):
+        with things.scratch():
+            things.add("oval", 3)
+            raise RuntimeError("the block fails")
+    assert "oval" not in things

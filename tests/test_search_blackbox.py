@@ -328,10 +328,10 @@ def test_callback_sees_every_evaluation(name):
 
 
 @pytest.fixture
-def strategies(monkeypatch):
+def strategies():
     """The strategy registry; entries that the test adds are dropped after it."""
-    monkeypatch.setattr(search.STRATEGIES, "_entries", dict(search.STRATEGIES._entries))
-    return search.STRATEGIES
+    with search.STRATEGIES.scratch():
+        yield search.STRATEGIES
 
 
 def test_a_new_strategy_is_one_function_registered_in_one_line(strategies):

@@ -20,10 +20,16 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 # A new one-shot method is one class registered in one line, as a contributor would add it:
 # DARTS with a fixed softmax temperature (here 4: flatter mixing weights than DARTS's).
-@oneshot.METHODS.register("toy_tempered")
 class TemperedDARTS(oneshot.OneShotMethod):
     def forward(self, net, x, tau, generator):
         return net(x, weights=F.softmax(net.alpha / 4.0, dim=-1))
+
+
+@pytest.fixture
+def toy_method(scratch_registries):
+    """TemperedDARTS registered for one test (the registry forgets it afterwards)."""
+    scratch_registries(oneshot.METHODS)
+    oneshot.METHODS.register("toy_tempered")(TemperedDARTS)
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +143,7 @@ def test_runs_are_seeded_and_record_their_history(data, method, order):
         assert [r["tau"] for r in a.history] == [10.0, 0.1]
 
 
-def test_a_registered_toy_method_runs_a_search(data):
+def test_a_registered_toy_method_runs_a_search(data, toy_method):
     assert "toy_tempered" in oneshot.METHODS and oneshot.METHODS["toy_tempered"] is TemperedDARTS
     toy = oneshot.run_search("toy_tempered", data, **tiny())
     darts = oneshot.run_search("darts", data, **tiny())
