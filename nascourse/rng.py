@@ -4,6 +4,9 @@ seeding matters for reproducible NAS experiments)."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import numpy as np
 
 from nascourse._checks import check_int, check_type
@@ -16,3 +19,19 @@ def as_generator(seed: int | np.random.Generator) -> np.random.Generator:
     if isinstance(seed, np.random.Generator):
         return seed
     return np.random.default_rng(check_int("seed", seed, minimum=0))
+
+
+@contextlib.contextmanager
+def torch_seeded(seed: int | None, device=None) -> Iterator[None]:
+    """A block whose draws from torch's global generators start from ``seed`` (weight
+    initialisation, dropout), and after which those generators are as they were before:
+    the package seeds torch this way only. ``seed=None`` leaves the block unseeded. On a
+    CUDA ``device`` its generator is seeded and restored too."""
+    import torch
+
+    seed = check_int("seed", seed, minimum=0, allow_none=True)
+    cuda = device is not None and torch.device(device).type == "cuda"
+    with torch.random.fork_rng(devices=[torch.device(device)] if cuda else [], enabled=seed is not None):
+        if seed is not None:
+            torch.manual_seed(seed)
+        yield

@@ -23,6 +23,7 @@ from nascourse._checks import check_choice, check_int, check_number, check_type
 # train.try_gpu are their old names, kept for the chapters and modules that use them
 from nascourse.devices import as_device, default_device, try_gpu  # noqa: F401
 from nascourse.progress import progress_bar
+from nascourse.rng import torch_seeded
 
 OPTIMIZERS: tuple[str, ...] = ("sgd", "adam")
 
@@ -98,9 +99,8 @@ def train(net: nn.Module, train_loader: DataLoader, epochs: int, lr: float = 0.1
         raise ValueError("train_loader yields no batches")
     device = as_device(device)
     # a seeded run leaves torch's global generators as it found them
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else [], enabled=seed is not None):
+    with torch_seeded(seed, device):
         if seed is not None:
-            torch.manual_seed(seed)
             reseed_loader(train_loader, seed)
         net.to(device)
         if optimizer == "sgd":

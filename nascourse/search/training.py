@@ -20,6 +20,7 @@ from nascourse import image_data, train
 from nascourse._checks import check_choice, check_int, check_number, check_type
 from nascourse.devices import as_device
 from nascourse.nn import count_parameters, nb201_network
+from nascourse.rng import torch_seeded
 from nascourse.spaces import nb201
 
 DATASETS: tuple[str, ...] = ("digits", "cifar10-subset")
@@ -96,8 +97,7 @@ class TrainingObjective:
                 torch.set_num_threads(self.num_threads)
             loaders = self.loaders()
             # seeded runs that leave torch's global generators as they found them
-            with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-                torch.manual_seed(self.seed)
+            with torch_seeded(self.seed, device):
                 net = nb201_network(cell, C=self.C, N=self.N, num_classes=self.num_classes)
                 log = train.train(net, loaders.train, epochs=epochs, lr=self.lr, optimizer=self.optimizer,
                                   device=device, seed=self.seed, progress=False)

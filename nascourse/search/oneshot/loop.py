@@ -19,6 +19,7 @@ from nascourse._checks import check_bool, check_int, check_type
 from nascourse.devices import as_device
 from nascourse.nn.supernet import NUM_EDGES, NUM_OPS, NB201Supernet, discretise
 from nascourse.progress import progress_bar
+from nascourse.rng import torch_seeded
 from nascourse.search.oneshot.checkpoints import load_checkpoint, save_checkpoint
 from nascourse.search.oneshot.data import NUM_CLASSES, check_search_data
 from nascourse.search.oneshot.methods import gradients, second_order_arch_grad
@@ -114,8 +115,7 @@ def search(settings: SearchSettings, data: tuple[DataLoader, DataLoader], *,
     s, method = settings, settings.build_method()
     # the supernet's initial weights come from the seed; torch's global generators are left
     # as they were found (nothing else in a run draws from them)
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(s.seed)
+    with torch_seeded(s.seed, device):
         net = NB201Supernet(s.C, s.N, NUM_CLASSES).to(device)
     w_opt = torch.optim.SGD(net.weight_parameters(), lr=s.w_lr, momentum=s.w_momentum,
                             weight_decay=s.w_weight_decay)
