@@ -38,6 +38,16 @@ def trajectories(strategy: str, dataset: str, seeds: Iterable[int], budget: int,
     return np.array(rows), time.process_time() - start
 
 
+def check_options(options: Mapping[str, dict] | None, strategies: list[str]) -> dict[str, dict]:
+    """``options`` (strategy name -> extra keyword arguments) as a dict; options for a
+    strategy that is not among ``strategies`` are a ValueError."""
+    options = dict(options or {})
+    unknown = set(options) - set(strategies)
+    if unknown:
+        raise ValueError(f"options given for strategies that are not compared: {sorted(unknown)}")
+    return options
+
+
 def compare(strategies: Iterable[str], datasets: Iterable[str] = ("cifar10",), seeds: Iterable[int] = range(30),
             budget: int = 200, n_jobs: int = 1, options: Mapping[str, dict] | None = None,
             select_on: str = "auto") -> pd.DataFrame:
@@ -49,10 +59,7 @@ def compare(strategies: Iterable[str], datasets: Iterable[str] = ("cifar10",), s
     """
     strategies, datasets, seeds = list(strategies), [benchmarks.check_dataset(d) for d in datasets], list(seeds)
     budget = check_int("budget", budget)
-    options = dict(options or {})
-    unknown = set(options) - set(strategies)
-    if unknown:
-        raise ValueError(f"options given for strategies that are not compared: {sorted(unknown)}")
+    options = check_options(options, strategies)
     for name in strategies:
         get_strategy(name)  # unknown names fail here, before any work
     halves = [seeds[: len(seeds) // 2], seeds[len(seeds) // 2:]] if n_jobs != 1 else [seeds]

@@ -42,6 +42,7 @@ from nascourse.registry import Registry
 from nascourse.rng import as_generator
 from nascourse.search.base import Evaluation, History, NB201Space, SearchSpace, run
 from nascourse.search.blackbox import random_search, regularized_evolution
+from nascourse.search.experiments import check_options
 from nascourse.search.multiobjective.hardware import objective_values
 from nascourse.search.multiobjective.pareto import (crowding_distance, hypervolume, non_dominated_sort,
                                                     pareto_front, to_minimisation)
@@ -243,10 +244,7 @@ def compare_hypervolume(strategies: Iterable[str], objective: Any, seeds: Iterab
     """
     strategies, seeds = list(strategies), [check_int("seed", s, minimum=0) for s in seeds]
     budget = check_int("budget", budget)
-    options = dict(options or {})
-    unknown = set(options) - set(strategies)
-    if unknown:
-        raise ValueError(f"options given for strategies that are not compared: {sorted(unknown)}")
+    options = check_options(options, strategies)
     functions = {name: MO_STRATEGIES.get(name) for name in strategies}  # unknown names fail here
     reference = _reference(objective, reference)
     rows, seconds = [], {}
