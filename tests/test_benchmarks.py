@@ -120,3 +120,14 @@ def test_old_module_name_is_the_same_module():
     assert bench is benchmarks is nascourse.bench
     assert bench.load_nb201 is benchmarks.load_nb201
     assert "nascourse.image_data" in benchmarks.__doc__ and "nascourse.data" in benchmarks.__doc__
+
+
+def test_hw_placeholders_are_missing_values():
+    """HW-NAS-Bench's -1 (no edge-TPU latency: not compiled) comes back as NaN, nowhere else."""
+    for dataset in ("cifar10", "ImageNet16-120"):
+        hw = benchmarks.load_hw(dataset)
+        missing = hw.isna()
+        assert missing.sum().drop("edgetpu_latency").eq(0).all()
+        assert missing["edgetpu_latency"].sum() == 4699 and (hw.min() > 0).all()
+    raw = benchmarks._hw()
+    assert (raw.drop(columns=["index", "dataset"]) == -1).sum().sum() == 3 * 4699

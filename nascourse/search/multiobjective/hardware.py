@@ -11,7 +11,8 @@ tools still read it), ``'accuracy'`` (the same), ``'test_acc'`` (reported, as in
 :func:`~nascourse.search.multiobjective.pareto.hypervolume` read.
 
 HW-NAS-Bench stores -1 for the Edge TPU latency of the 4,699 cells that its Edge TPU
-compiler rejected; those cells have no latency here (NaN in :meth:`HardwareObjective.table`)
+compiler rejected; :func:`nascourse.benchmarks.load_hw` gives NaN there, so those cells have
+no latency here (NaN in :meth:`HardwareObjective.table`)
 and evaluating one raises, which a search records as a failed evaluation.
 """
 
@@ -71,8 +72,7 @@ class HardwareObjective:
 
     @cached_property
     def _cost(self) -> np.ndarray:
-        cost = benchmarks.load_hw(self.dataset)[self.column].to_numpy(dtype=float)
-        return np.where(cost > 0, cost, np.nan)  # HW-NAS-Bench's -1: not compiled for the device
+        return benchmarks.load_hw(self.dataset)[self.column].to_numpy(dtype=float)  # NaN: not measured
 
     def __call__(self, cell: nb201.Cell) -> dict:
         check_type("cell", cell, nb201.Cell, "a nascourse.spaces.nb201.Cell")
