@@ -20,6 +20,8 @@ from nascourse.search.blackbox import (ACQUISITIONS, STRATEGIES, acquisition, ba
                                        hyperband, hyperband_brackets, local_search, random_search,
                                        regularized_evolution, successive_halving)
 from nascourse.search.objectives import BenchmarkObjective
+from nascourse.search.optuna_search import optuna_hyperband, tpe_search  # registers 'tpe' (Optuna loads when used)
+from nascourse.search.reinforce import reinforce_search  # registers 'reinforce'
 from nascourse.search.parallel import DaskExecutor, RestartingProcessPool, SimulatedFailures, dask_executor
 
 
@@ -54,5 +56,5 @@ def __getattr__(name: str):
 __all__ = ["ACQUISITIONS", "STRATEGIES", "SURROGATES", "BenchmarkObjective", "DaskExecutor", "Evaluation", "ForestSurrogate",
            "GPSurrogate", "History", "NB201Space", "RestartingProcessPool", "SimulatedFailures",
            "TrainingObjective", "acquisition", "bayesian_optimisation", "dask_executor", "evaluate_all", "executor_slots",
-           "get_strategy", "hyperband", "hyperband_brackets", "local_search", "random_search",
-           "regularized_evolution", "run", "successive_halving", *ONESHOT_NAMES]
+           "get_strategy", "hyperband", "hyperband_brackets", "local_search", "optuna_hyperband", "random_search",
+           "regularized_evolution", "reinforce_search", "run", "successive_halving", "tpe_search", *ONESHOT_NAMES]
