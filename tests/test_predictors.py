@@ -67,8 +67,8 @@ def test_a_new_model_is_one_function_and_one_registration_line(monkeypatch):
     assert "mean" in scratch.names and "average" not in scratch.names
     np.testing.assert_allclose(make_model("mean", 0).fit(X, y).predict(X[:2]), [2.5, 2.5])
     assert make_model("average", 0, strategy="median").fit(X, y).predict(X[:1])[0] == 2.5
-    rows = experiments.learning_curve({"table": X}, y, {"mean": lambda s: make_model("mean", s)}, sizes=[3],
-                                      seeds=[0])
+    rows = experiments.data_curve({"table": X}, y, {"mean": lambda s: make_model("mean", s)}, sizes=[3],
+                                  seeds=[0])
     assert list(rows.model) == ["mean"]
     with pytest.raises(ValueError, match="already registered"):
         scratch.add("mean", mean_model)
@@ -84,7 +84,7 @@ def test_fit_many_is_a_declared_protocol():
             raise AssertionError("experiments must not call an undeclared fit_many")
 
     X, y = np.arange(20.0).reshape(10, 2), np.arange(10.0)
-    rows = experiments.learning_curve({"t": X}, y, {"u": lambda s: Undeclared()}, sizes=[4], seeds=[0, 1])
+    rows = experiments.data_curve({"t": X}, y, {"u": lambda s: Undeclared()}, sizes=[4], seeds=[0, 1])
     assert len(rows) == 2
 
 
@@ -251,21 +251,22 @@ def test_splits_are_nested_disjoint_and_complete():
         experiments.split(100, 100, seed=0)
 
 
-def test_learning_curve_fits_every_combination_and_batches_the_gcn(nb201_data):
+def test_data_curve_fits_every_combination_and_batches_the_gcn(nb201_data):
     X, y, zc = nb201_data
     encodings = {"zcp": zc[list(benchmarks.ZC_PROXIES)], "graph": X}
     models = {"random forest": lambda s: make_model("random_forest", s, n_estimators=10),
               "GCN": lambda s: GCNRegressor(random_state=s, min_steps=10, epochs=1)}
     combos = [("zcp", "random forest"), ("graph", "GCN")]
-    out = experiments.learning_curve(encodings, y, models, sizes=[20, 40], seeds=[0, 1], combos=combos, n_jobs=2)
+    out = experiments.data_curve(encodings, y, models, sizes=[20, 40], seeds=[0, 1], combos=combos, n_jobs=2)
     assert len(out) == 2 * 2 * 2 and set(zip(out.encoding, out.model)) == set(combos)
     assert (out.fit_cpu_s > 0).all() and out.kendall_tau.between(-1, 1).all()
     table = experiments.summary(out)
     assert table.shape == (2, 4) and table.loc[("zcp", "random forest"), ("mean", 40)] > 0.3
-    again = experiments.learning_curve(encodings, y, models, sizes=[20, 40], seeds=[0, 1], combos=combos)
+    again = experiments.data_curve(encodings, y, models, sizes=[20, 40], seeds=[0, 1], combos=combos)
     assert np.allclose(out.kendall_tau, again.kendall_tau)              # threads change nothing
     with pytest.raises(ValueError, match="unknown encoding"):
-        experiments.learning_curve(encodings, y, models, [20], [0], combos=[("path", "GCN")])
+        experiments.data_curve(encodings, y, models, [20], [0], combos=[("path", "GCN")])
+    assert experiments.learning_curve is experiments.data_curve         # the old name stays as an alias
 
 
 def test_search_with_predictor_picks_the_best_evaluated_cell(nb201_data):
@@ -311,12 +312,12 @@ def test_guided_search_beats_random_search_and_returns_a_trajectory(nb201_data):
         experiments.guided_search(X, y, test_acc, None, budget=40, n_initial=10, batch=10, seed=0)
 
 
-def test_learning_curve_predicts_several_targets_separately(nb201_data):
+def test_data_curve_predicts_several_targets_separately(nb201_data):
     _, y, zc = nb201_data
     X = zc[list(benchmarks.ZC_PROXIES)]
     targets = pd.DataFrame({"acc": y, "minus acc": -y})
     rf = {"rf": lambda s: make_model("random_forest", s, n_estimators=10)}
-    out = experiments.learning_curve({"zcp": X}, targets, rf, sizes=[50], seeds=[0, 1])
+    out = experiments.data_curve({"zcp": X}, targets, rf, sizes=[50], seeds=[0, 1])
     assert list(out.target) == ["acc", "acc", "minus acc", "minus acc"]
     assert out.kendall_tau.iloc[:2].mean() > 0.5 and out.kendall_tau.iloc[2:].mean() > 0.5
 

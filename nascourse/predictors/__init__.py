@@ -9,8 +9,8 @@ architecture's accuracy from an encoding of it.
   GCN (:class:`GCNRegressor`, :class:`GCNClassifier`), which trains many seeds side by side;
 - :mod:`~nascourse.predictors.two_stage`: its two-stage variant (:class:`TwoStagePredictor`);
 - :mod:`~nascourse.predictors.metrics`: Kendall tau, Spearman, MSE, R^2, top-K;
-- :mod:`~nascourse.predictors.experiments`: learning curves, the predictor-guided search and
-  its sample efficiency;
+- :mod:`~nascourse.predictors.experiments`: data curves (ranking quality against
+  training-set size), the predictor-guided search and its sample efficiency;
 - :mod:`~nascourse.predictors.families`: the predictor families of chapter 07 compared on the
   same splits.
 """

@@ -1,5 +1,5 @@
-"""The experiments of chapters 06 and 07, as functions: learning curves of predictors over
-training-set sizes and seeds, the Neural Predictor's search (train on N cells, evaluate
+"""The experiments of chapters 06 and 07, as functions: data curves of predictors (their
+ranking quality over training-set sizes and seeds, :func:`data_curve`), the Neural Predictor's search (train on N cells, evaluate
 the predicted top K), and its search efficiency: how many distinct cells a search trains
 before it first trains a target cell and what it returns after a number of cells
 (:func:`predictor_orders`, :func:`queries_to_reach`, :func:`returned_after`, with
@@ -87,10 +87,12 @@ def _many_fits(X, y, factory, size, seeds) -> list[dict]:
     return rows
 
 
-def learning_curve(encodings: Mapping[str, object], y, models: Mapping[str, ModelFactory],
-                   sizes: Sequence[int], seeds: Sequence[int],
-                   combos: Sequence[tuple[str, str]] | None = None, n_jobs: int = 1) -> pd.DataFrame:
-    """Fit every (encoding, model) pair of ``combos`` (default: all pairs) on ``size``
+def data_curve(encodings: Mapping[str, object], y, models: Mapping[str, ModelFactory],
+               sizes: Sequence[int], seeds: Sequence[int],
+               combos: Sequence[tuple[str, str]] | None = None, n_jobs: int = 1) -> pd.DataFrame:
+    """A predictor's data curve: its ranking quality against the number of cells it is
+    trained on (not a learning curve, which in this course is one architecture's accuracy
+    against its training epochs). Fit every (encoding, model) pair of ``combos`` (default: all pairs) on ``size``
     training cells for each size and seed, and score it on all remaining cells.
 
     ``encodings`` maps a name to a feature table (rows aligned with ``y``); ``models`` maps
@@ -127,6 +129,9 @@ def learning_curve(encodings: Mapping[str, object], y, models: Mapping[str, Mode
     rows = [{**({"target": t} if many else {}), "encoding": e, "model": m, **row}
             for (t, e, m), out in zip(labels, results) for row in out]
     return pd.DataFrame(rows)
+
+
+learning_curve = data_curve     # the old name of data_curve
 
 
 def summary(results: pd.DataFrame, metric: str = "kendall_tau",

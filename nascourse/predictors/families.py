@@ -170,9 +170,9 @@ def compare(families: Sequence[str] | None = None, sizes: Sequence[int] = (32, 1
         raise ValueError(f"every size must be below the number of cells ({len(y)}), got {max(sizes)}")
     models = {f: FAMILIES[f].factory for f in names}
     with threadpool_limits(limits=1, user_api="blas"):    # see the docstring
-        runs = experiments.learning_curve({f: encodings[FAMILIES[f].encoding] for f in names}, y, models,
-                                          sizes=sizes, seeds=seeds, combos=[(f, f) for f in names],
-                                          n_jobs=n_jobs)
+        runs = experiments.data_curve({f: encodings[FAMILIES[f].encoding] for f in names}, y, models,
+                                      sizes=sizes, seeds=seeds, combos=[(f, f) for f in names],
+                                      n_jobs=n_jobs)
     runs = runs.rename(columns={"encoding": "family"}).drop(columns="model")
     runs.insert(1, "encoding", runs["family"].map(lambda f: FAMILIES[f].encoding))
     runs.insert(2, "model", runs["family"].map(lambda f: FAMILIES[f].model))
