@@ -9,6 +9,11 @@ The query-budget strategies are looked up by name in :data:`STRATEGIES` (a
 :class:`~nascourse.registry.Registry`), as are the acquisition functions of Bayesian
 optimisation (:data:`ACQUISITIONS`) and its surrogate models
 (:data:`nascourse.search.surrogates.SURROGATES`).
+Regularised evolution and Bayesian optimisation can be *warm-started*: ``init_cells``
+are evaluated first, as the start of the initial population or design, and random cells
+fill the rest (:func:`check_init_cells`; :mod:`nascourse.search.warmstart` makes such
+starts from zero-cost proxies and from a search on another data set).
+
 A new strategy is one function with the shared signature, registered in one line::
 
     @STRATEGIES.register("greedy")
@@ -31,14 +36,15 @@ import collections
 import concurrent.futures as cf
 import functools
 import math
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from nascourse._checks import check_int, check_number
+from nascourse._checks import check_int, check_number, check_sequence
 from nascourse.registry import Registry
 from nascourse.rng import as_generator as as_rng
 from nascourse.search.base import Evaluation, History, NB201Space, SearchSpace, evaluate_all, run
+from nascourse.spaces import nb201
 
 #: The query-budget strategies, ``strategy(objective, budget, seed, ..., space, executor,
 #: max_in_flight, callback) -> History``: ``random``, ``evolution``, ``local``, ``bo``.
@@ -63,6 +69,40 @@ def _space(space: SearchSpace | None) -> SearchSpace:
     return NB201Space() if space is None else space
 
 
+def check_init_cells(init_cells: Sequence | None, space: SearchSpace, budget: int) -> list:
+    """``init_cells`` (the cells a strategy evaluates first) as a list, checked against the
+    search space and the budget; ``None`` is an empty list.
+
+    On the NAS-Bench-201 space (:class:`~nascourse.search.base.NB201Space` and any space
+    with a ``position`` method, such as :class:`~nascourse.predictors.experiments.CellSubset`,
+    which also checks that each cell lies in it) the cells must be
+    :class:`nascourse.spaces.nb201.Cell` objects (a TypeError otherwise); on any other space
+    they must be accepted by ``space.encode``. Repeated cells (each would cost a query and
+    teach nothing) and more cells than ``budget`` are a ValueError.
+    """
+    budget = check_int("budget", budget)
+    if init_cells is None:
+        return []
+    if isinstance(space, NB201Space) or hasattr(space, "position"):
+        cells = check_sequence("init_cells", init_cells, nb201.Cell,
+                               "nascourse.spaces.nb201.Cell (a cell of the NAS-Bench-201 space)")
+        for cell in cells:
+            if hasattr(space, "position"):
+                space.position(cell)   # a ValueError for a cell outside the subset
+    else:
+        cells = check_sequence("init_cells", init_cells, object)
+        try:
+            space.encode(cells)
+        except Exception as exc:
+            raise TypeError(f"init_cells must be architectures of the search space {space!r}; "
+                            f"encoding them failed: {exc}") from exc
+    if len(cells) > budget:
+        raise ValueError(f"init_cells holds {len(cells)} cells, more than the budget of {budget} queries")
+    if len(set(cells)) != len(cells):
+        raise ValueError("init_cells repeats a cell; give each cell once")
+    return cells
+
+
 @STRATEGIES.register("random")
 def random_search(objective: Callable, budget: int, seed: int = 0, space: SearchSpace | None = None,
                   executor: cf.Executor | None = None, max_in_flight: int | None = None,
@@ -76,9 +116,11 @@ def random_search(objective: Callable, budget: int, seed: int = 0, space: Search
 class _Evolution:
     """Regularised (ageing) evolution of Real et al. (2019) as a proposer."""
 
-    def __init__(self, space: SearchSpace, rng: np.random.Generator, population_size: int, sample_size: int):
+    def __init__(self, space: SearchSpace, rng: np.random.Generator, population_size: int, sample_size: int,
+                 init_cells: Sequence = ()):
         self.space, self.rng = space, rng
         self.population_size, self.sample_size = population_size, sample_size
+        self.init_cells = list(init_cells)
         self.population: collections.deque[Evaluation] = collections.deque()
         self.seen = 0
         self.proposed = 0
@@ -91,7 +133,9 @@ class _Evolution:
                     self.population.popleft()  # the oldest dies, not the worst
         self.seen = len(history)
         self.proposed += 1
-        if self.proposed <= self.population_size or not self.population:
+        if self.proposed <= len(self.init_cells):  # a warm start: the given cells come first
+            return self.init_cells[self.proposed - 1]
+        if self.proposed <= max(self.population_size, len(self.init_cells)) or not self.population:
             return self.space.sample(self.rng)
         k = min(self.sample_size, len(self.population))
         picks = self.rng.choice(len(self.population), size=k, replace=False)
@@ -103,12 +147,21 @@ class _Evolution:
 def regularized_evolution(objective: Callable, budget: int, seed: int = 0, population_size: int = 10,
                           sample_size: int = 3, space: SearchSpace | None = None,
                           executor: cf.Executor | None = None, max_in_flight: int | None = None,
-                          callback: Callable[[Evaluation], None] | None = None) -> History:
+                          callback: Callable[[Evaluation], None] | None = None,
+                          init_cells: Sequence | None = None) -> History:
     """Regularised evolution: tournament selection of a parent among ``sample_size``
     random members of the population, one mutation, and ageing (the oldest member is
-    removed). The defaults are those used for NAS-Bench-201's baseline."""
+    removed). The defaults are those used for NAS-Bench-201's baseline.
+
+    ``init_cells`` (a warm start, checked by :func:`check_init_cells`) are evaluated first,
+    in order, each costing a query; random cells fill the initial population up to
+    ``population_size``. With more cells than that, all are evaluated before the first
+    mutation and ageing keeps the last ``population_size``. Without ``init_cells`` the
+    search is exactly the random-start one."""
     population_size, sample_size = check_int("population_size", population_size), check_int("sample_size", sample_size)
-    proposer = _Evolution(_space(space), as_rng(seed), population_size, sample_size)
+    space = _space(space)
+    init_cells = check_init_cells(init_cells, space, budget)
+    proposer = _Evolution(space, as_rng(seed), population_size, sample_size, init_cells)
     return run(proposer, objective, budget, executor, max_in_flight, callback)
 
 
@@ -198,10 +251,11 @@ class _BayesOpt:
     and propose the candidates that maximise the acquisition function, best first, until
     the next refit."""
 
-    def __init__(self, space, rng, n_init, surrogate, acq, n_candidates, refit_every):
+    def __init__(self, space, rng, n_init, surrogate, acq, n_candidates, refit_every, init_cells=()):
         from nascourse.search.surrogates import SURROGATES  # scikit-learn: loaded only when BO runs
 
         self.space, self.rng = space, rng
+        self.init_cells = list(init_cells)  # proposed first (a warm start), consumed in order
         self.n_init, self.acq = n_init, acq
         self.n_candidates, self.refit_every = n_candidates, refit_every
         self.model = SURROGATES.get(surrogate)(random_state=int(rng.integers(2**31)))
@@ -236,7 +290,9 @@ class _BayesOpt:
 
     def __call__(self, history: History) -> Any:
         ok = history.successful()
-        if len(self.proposed) < self.n_init or len(ok) < 2:
+        if self.init_cells:
+            arch = self.init_cells.pop(0)
+        elif len(self.proposed) < self.n_init or len(ok) < 2:
             arch = self._fresh(lambda: self.space.sample(self.rng))
         else:
             if not self.queue or len(ok) - self.fitted_at >= self.refit_every:
@@ -252,10 +308,14 @@ def bayesian_optimisation(objective: Callable, budget: int, seed: int = 0, n_ini
                           surrogate: str = "gp", acquisition_function: str = "ei",
                           n_candidates: int = 100, refit_every: int = 10, space: SearchSpace | None = None,
                           executor: cf.Executor | None = None, max_in_flight: int | None = None,
-                          callback: Callable[[Evaluation], None] | None = None) -> History:
+                          callback: Callable[[Evaluation], None] | None = None,
+                          init_cells: Sequence | None = None) -> History:
     """Bayesian optimisation over architectures.
 
-    After ``n_init`` random architectures, a surrogate is fitted to the results:
+    The initial design is ``n_init`` architectures: the ``init_cells`` first (a warm
+    start, checked by :func:`check_init_cells`; each costs a query, and all are evaluated
+    even when there are more than ``n_init``), then random ones. Without ``init_cells`` it
+    is exactly the random design. After it, a surrogate is fitted to the results:
     ``'gp'`` (a Gaussian process with a kernel of the Hamming distance between cells, see
     :class:`~nascourse.search.surrogates.GPSurrogate`), ``'forest'`` (a random forest
     whose trees' spread is the uncertainty, see
@@ -272,8 +332,10 @@ def bayesian_optimisation(objective: Callable, budget: int, seed: int = 0, n_ini
     SURROGATES.get(surrogate), ACQUISITIONS.get(acquisition_function)  # unknown names fail here
     n_init, n_candidates, refit_every = (check_int(name, value) for name, value in
                                          (("n_init", n_init), ("n_candidates", n_candidates), ("refit_every", refit_every)))
-    proposer = _BayesOpt(_space(space), as_rng(seed), n_init, surrogate, acquisition_function,
-                         n_candidates, refit_every)
+    space = _space(space)
+    init_cells = check_init_cells(init_cells, space, budget)
+    proposer = _BayesOpt(space, as_rng(seed), n_init, surrogate, acquisition_function,
+                         n_candidates, refit_every, init_cells)
     return run(proposer, objective, budget, executor, max_in_flight, callback)
 
 
