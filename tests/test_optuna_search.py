@@ -187,8 +187,11 @@ def test_training_curve_trains_epoch_by_epoch_and_hyperband_uses_it():
     best = nb201.Cell.from_index(6111)
     first = list(curve(best, 3))
     assert [r["epoch"] for r in first] == [1, 2, 3]
-    assert all(0 <= r["score"] <= 100 and 0 <= r["test_acc"] <= 100 for r in first)
-    assert first == list(curve(best.to_str(), 3))          # seeded: the same curve again
+    assert all(0 <= r["score"] <= 100 for r in first) and 0 <= first[-1]["test_acc"] <= 100
+    assert np.isnan(first[0]["test_acc"]) and np.isnan(first[1]["test_acc"])   # measured at the end only
+    every = list(TrainingCurve(objective, test_every_epoch=True)(best.to_str(), 3))   # seeded: the same run
+    assert [r["score"] for r in every] == [r["score"] for r in first]
+    assert every[-1]["test_acc"] == first[-1]["test_acc"] and not np.isnan(every[0]["test_acc"])
     assert first[-1]["score"] > list(curve(nb201.Cell(("none",) * 6), 3))[-1]["score"]
     history = optuna_hyperband(objective, 1, 3, 3, n_trials=4, seed=0)
     assert len(history) == 4 and all(e.ok and 1 <= e.info["epochs"] <= 3 for e in history)
@@ -196,3 +199,22 @@ def test_training_curve_trains_epoch_by_epoch_and_hyperband_uses_it():
         TrainingCurve(search.BenchmarkObjective("cifar10"))
     with pytest.raises(TypeError, match="cell must be a nascourse.spaces.nb201.Cell"):
         curve(3, 2)
+    with pytest.raises(TypeError, match="test_every_epoch must be True or False"):
+        TrainingCurve(objective, test_every_epoch=1)
+
+
+# ------------------------------------------------------------------ scripts/blackbox_tools.py
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_the_script_runs_on_a_tiny_setting(capsys):
+    from scripts import blackbox_tools as script
+
+    script.main(["--seeds", "3", "--budget", "12", "--strategies", "random", "reinforce", "tpe",
+                 "--training-seeds", "1", "--max-epochs", "3"])
+    out = capsys.readouterr().out
+    assert "3 seeds x 12 queries" in out and "reinforce vs random" in out
+    assert "tpe vs bo" not in out                      # BO was not run: no test against it
+    assert "93.85 ± 0.37" in out and "Part 2" in out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    rows = [line.split() for line in out.splitlines() if line.split()[:2] in (["ours", "0"], ["optuna", "0"])]
+    assert len(rows) == 2 and all(int(row[3]) >= 3 for row in rows)   # each trained at least 3 times

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from nascourse._checks import check_int, check_type
+from nascourse._checks import check_bool, check_int, check_type
 from nascourse.rng import as_generator
 from nascourse.search.base import Evaluation, History, NB201Space, run
 from nascourse.search.blackbox import STRATEGIES, hyperband_brackets
@@ -195,12 +195,17 @@ class TrainingCurve:
     within an epoch) and with the shuffling seeded by ``seed + epoch``. Each epoch starts a
     fresh optimiser, so SGD's momentum restarts every epoch. The accuracy after epoch ``r``
     of an ``epochs``-long run is therefore that of a network whose learning rate has not
-    yet decayed: it is not the score ``objective(cell, r)`` returns."""
+    yet decayed: it is not the score ``objective(cell, r)`` returns.
 
-    def __init__(self, objective):
+    The test accuracy is measured after the last epoch only (NaN before it), unless
+    ``test_every_epoch``: a pruner reads the validation accuracy, and evaluating the test
+    images every epoch would add their cost to every epoch."""
+
+    def __init__(self, objective, test_every_epoch: bool = False):
         from nascourse.search.training import TrainingObjective
 
         self.objective = check_type("objective", objective, TrainingObjective, "a TrainingObjective")
+        self.test_every_epoch = check_bool("test_every_epoch", test_every_epoch)
 
     def __call__(self, cell: nb201.Cell | str, epochs: int) -> Iterator[dict]:
         cell = nb201.Cell.from_str(cell) if isinstance(cell, str) else cell
@@ -228,7 +233,9 @@ class TrainingCurve:
                 log = train.train(net, loaders.train, epochs=1, lr=lr, optimizer=objective.optimizer,
                                   device=device, cosine=False, seed=objective.seed + epoch, progress=False)
                 _, valid_acc = train.evaluate(net, loaders.valid, device)
-                _, test_acc = train.evaluate(net, loaders.test, device)
+                test_acc = float("nan")
+                if self.test_every_epoch or epoch == epochs:
+                    _, test_acc = train.evaluate(net, loaders.test, device)
             finally:
                 torch.set_num_threads(threads)
             yield {"score": 100 * valid_acc, "test_acc": 100 * test_acc, "train_loss": log[-1]["train_loss"],
