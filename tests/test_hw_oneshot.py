@@ -9,6 +9,7 @@ import torch
 from nascourse.nn.supernet import discretise
 from nascourse.search import oneshot
 from nascourse.search.multiobjective import DEVICES, device_table, expected_cost, hardware_objective
+from nascourse.spaces import nb201
 from scripts import hw_oneshot_sweep as script
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -152,3 +153,27 @@ def test_sweep_script_runs_on_a_tiny_setting(capsys):
     assert "1 of 1 penalised runs" in out
     with pytest.raises(SystemExit):
         script.main(["--lambdas", "0"])
+
+
+# ----- the sweep in the package --------------------------------------------------------------
+def test_latency_penalty_sweep_rows_and_bad_input():
+    from nascourse.search.multiobjective import latency_penalty_sweep, short_cell
+
+    runs = latency_penalty_sweep([0.1], "pixel3", seed=0, epochs=2,
+                                 data_options={"n_images": 48, "image_size": 8, "batch_size": 8},
+                                 settings={"C": 2})
+    assert list(runs["lambda"]) == [0.0, 0.1]
+    assert list(runs.columns) == ["lambda", "cell", "test_acc", "latency", "table_lat", "seconds"]
+    assert runs["latency"].iloc[1] < runs["latency"].iloc[0]
+    cell = nb201.Cell(("nor_conv_3x3", "none", "skip_connect", "nor_conv_1x1", "avg_pool_3x3", "none"))
+    assert short_cell(cell) == "3 - S 1 P -"
+    with pytest.raises(TypeError, match="cell"):
+        short_cell("3 - S 1 P -")
+    with pytest.raises(ValueError, match="lambda"):
+        latency_penalty_sweep([0.0])
+    with pytest.raises(ValueError, match="lambdas"):
+        latency_penalty_sweep([])
+    with pytest.raises(TypeError, match="lambdas"):
+        latency_penalty_sweep(["0.1"])
+    with pytest.raises(ValueError, match="target"):
+        latency_penalty_sweep([0.1], target="iphone")

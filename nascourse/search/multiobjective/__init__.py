@@ -12,6 +12,8 @@
   GRAF forest per device), :func:`device_table` (one device's table, fitted on all its
   cells) and :func:`expected_cost` (the table's differentiable form for hardware-aware
   one-shot search, the ``'darts_latency'`` method of :mod:`nascourse.search.oneshot`);
+- :mod:`~nascourse.search.multiobjective.oneshot_sweep`: :func:`latency_penalty_sweep`,
+  that method run over a range of penalty weights, each derived cell looked up;
 - :mod:`~nascourse.search.multiobjective.strategies`: multi-objective strategies
   (:data:`MO_STRATEGIES`: random search, multi-objective regularised evolution, NSGA-II
   through Optuna), constrained single-objective search (:data:`CONSTRAINED_STRATEGIES`:
@@ -31,6 +33,7 @@ A typical use::
 from nascourse.search.multiobjective.hardware import (DEVICE_METRICS, DEVICES, HardwareObjective, devices_table,
                                                       hardware_objective, objective_values)
 from nascourse.search.multiobjective.latency import LookupTable, device_table, expected_cost, latency_models
+from nascourse.search.multiobjective.oneshot_sweep import SHORT_OPS, latency_penalty_sweep, short_cell
 from nascourse.search.multiobjective.pareto import (crowding_distance, dominates, front_staircase, hypervolume,
                                                     hypervolume_contributions, non_dominated_sort,
                                                     pareto_front, to_minimisation)
@@ -42,8 +45,8 @@ from nascourse.search.multiobjective.strategies import (CONSTRAINED_STRATEGIES, 
                                                         rejection_search)
 
 __all__ = ["CONSTRAINED_STRATEGIES", "DEVICES", "DEVICE_METRICS", "FeasibleSpace", "HardwareObjective",
-           "LookupTable", "MO_STRATEGIES", "MnasNetObjective", "PenaltyObjective", "best_feasible", "compare_hypervolume",
+           "LookupTable", "MO_STRATEGIES", "MnasNetObjective", "PenaltyObjective", "SHORT_OPS", "best_feasible", "compare_hypervolume",
            "crowding_distance", "device_table", "devices_table", "dominates", "expected_cost", "feasible_trajectory", "front_staircase", "hardware_objective", "hypervolume",
-           "hypervolume_contributions", "hypervolume_trajectory", "latency_models", "mnasnet_reward", "mnasnet_search",
+           "hypervolume_contributions", "hypervolume_trajectory", "latency_models", "latency_penalty_sweep", "mnasnet_reward", "mnasnet_search",
            "mo_regularized_evolution", "non_dominated_sort", "nsga2", "objective_values", "pareto_front",
-           "penalty_search", "rejection_search", "to_minimisation"]
+           "penalty_search", "rejection_search", "short_cell", "to_minimisation"]
