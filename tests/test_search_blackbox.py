@@ -155,8 +155,8 @@ def test_bad_budgets_and_seeds(kwargs, error, message):
 
 
 def test_bad_strategy_and_options():
-    with pytest.raises(ValueError, match=r"unknown strategy 'reinforce'; valid names are \['random', 'evolution'"):
-        search.get_strategy("reinforce")
+    with pytest.raises(ValueError, match=r"unknown strategy 'annealing'; valid names are \['random', 'evolution'"):
+        search.get_strategy("annealing")
     with pytest.raises(TypeError, match="a strategy name must be a str"):
         search.get_strategy(3)
     with pytest.raises(ValueError, match=r"unknown surrogate 'mlp'; valid names are \['forest', 'gp'\]"):
@@ -296,8 +296,8 @@ def test_compare_is_independent_of_the_number_of_processes():
     assert summary.loc[("cifar10", "random"), "test acc mean"] == pytest.approx(serial.loc[("cifar10", "random"), 15].mean())
     with pytest.raises(ValueError, match="unknown dataset 'svhn'"):
         experiments.compare(["random"], ["svhn"], budget=5)
-    with pytest.raises(ValueError, match="unknown strategy 'reinforce'"):
-        experiments.compare(["reinforce"], budget=5)
+    with pytest.raises(ValueError, match="unknown strategy 'annealing'"):
+        experiments.compare(["annealing"], budget=5)
     with pytest.raises(ValueError, match="budget must be a positive int, got 0"):
         experiments.compare(["random"], budget=0, seeds=[0])
     with pytest.raises(ValueError, match=r"options given for strategies that are not compared: \['bo'\]"):
