@@ -218,3 +218,11 @@ def test_the_script_runs_on_a_tiny_setting(capsys):
     assert max(len(line) for line in out.splitlines()) <= 80
     rows = [line.split() for line in out.splitlines() if line.split()[:2] in (["ours", "0"], ["optuna", "0"])]
     assert len(rows) == 2 and all(int(row[3]) >= 3 for row in rows)   # each trained at least 3 times
+
+
+def test_tpe_runs_asynchronously_on_an_executor():
+    import concurrent.futures as cf
+
+    with cf.ThreadPoolExecutor(max_workers=2) as pool:
+        history = tpe_search(conv_count, 40, seed=0, executor=pool)
+    assert len(history) == 40 and history.best().score >= 4

@@ -163,3 +163,15 @@ def test_bad_policy_input_is_a_clear_error():
         controller.update(nb201.Cell(("none",) * 6), float("nan"))
     with pytest.raises(TypeError, match="cell must be a nascourse.spaces.nb201.Cell"):
         controller.update("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", 1.0)
+
+
+def test_runs_asynchronously_on_an_executor():
+    import concurrent.futures as cf
+
+    controller = ReinforceController(np.random.default_rng(0), lr=0.05)
+    with cf.ThreadPoolExecutor(max_workers=2) as pool:
+        history = reinforce_search(pool_count, 60, controller=controller, executor=pool)
+    assert len(history) == 60 and [e.step for e in history] == list(range(60))
+    # every result that arrived before the last proposal updated the policy
+    assert 57 <= len(controller.log) <= 59
+    assert controller.policy.probabilities()[:, nb201.OPS.index("avg_pool_3x3")].mean() > 0.2

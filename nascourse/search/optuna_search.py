@@ -124,9 +124,11 @@ def tpe_search(objective: Callable, budget: int, seed: int | np.random.Generator
                max_in_flight: int | None = None, callback: Callable[[Evaluation], None] | None = None,
                **sampler_options) -> History:
     """Optuna's TPE sampler on the NAS-Bench-201 cells: ``optuna.samplers.TPESampler(seed=seed,
-    **sampler_options)`` (by default its first ten trials are random, then each edge's
-    operation is drawn from the ratio of two densities fitted to the good and the poor
-    trials), maximising the objective's score. Every trial is one query, repeated cells
+    **sampler_options)``, maximising the objective's score. With Optuna 5's defaults the
+    first ten trials are random; after them TPE splits the trials into good and poor ones,
+    fits a density to each (multivariate for one objective: a mixture with one product of
+    per-edge categorical kernels per trial) and proposes the best of 24 cells drawn from
+    the good density by the ratio of the two densities. Every trial is one query, repeated cells
     included (the sampler may propose a cell again; our BO never does, random search and
     evolution may). With an executor, pending trials are handled by Optuna's "constant
     liar" (on by default in Optuna 5). The space is the NB201 cells: ``space`` must be None
