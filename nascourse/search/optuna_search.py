@@ -278,8 +278,11 @@ def optuna_hyperband(objective: Any, min_epochs: int, max_epochs: int, eta: int 
     validation accuracy, reported after every epoch, is not in the top ``1/eta`` of those
     that reached the same rung; ``n_trials`` cells are tried.
 
-    ``objective`` is a :class:`~nascourse.search.training.TrainingObjective` (trained epoch
-    by epoch by :class:`TrainingCurve`) or any ``curve(cell, max_epochs)`` that returns an
+    ``objective`` is a :class:`~nascourse.search.training.TrainingObjective`, trained epoch
+    by epoch by :class:`TrainingCurve` (not retrained from scratch at each rung as our
+    :func:`~nascourse.search.blackbox.hyperband` does: the pruner keeps a trial's bracket
+    to itself, so a trial cannot know at which rung it will first be judged, and
+    retraining at every possible rung would charge it for the rungs below its bracket), or any ``curve(cell, max_epochs)`` that returns an
     iterable of per-epoch results (numbers, or dicts with a ``'score'``). Each trial is one
     evaluation of the history, with ``info['epochs']`` (the epochs it trained, the cost),
     ``info['pruned']`` and the last epoch's result; ``info['fidelity']`` repeats the epochs,
