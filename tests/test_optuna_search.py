@@ -71,6 +71,7 @@ def test_tpe_runs_reproduce_from_the_seed():
 
 
 def test_optuna_stays_quiet_and_its_logging_level_is_restored(capsys, caplog):
+    before = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.INFO)
     try:
         with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.INFO):
@@ -82,7 +83,7 @@ def test_optuna_stays_quiet_and_its_logging_level_is_restored(capsys, caplog):
         assert not [w for w in caught if issubclass(w.category, optuna.exceptions.ExperimentalWarning)]
         assert optuna.logging.get_verbosity() == optuna.logging.INFO
     finally:
-        optuna.logging.set_verbosity(optuna.logging.INFO)
+        optuna.logging.set_verbosity(before)
     with quiet_optuna():
         assert optuna.logging.get_verbosity() == optuna.logging.WARNING
 
