@@ -30,7 +30,6 @@ import collections
 import concurrent.futures as cf
 import math
 import time
-import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -46,7 +45,7 @@ from nascourse.search.experiments import check_options
 from nascourse.search.multiobjective.hardware import objective_values
 from nascourse.search.multiobjective.pareto import (crowding_distance, hypervolume, non_dominated_sort,
                                                     pareto_front, to_minimisation)
-from nascourse.spaces import nb201
+from nascourse.search.optuna_search import OptunaProposer, quiet_optuna
 
 __all__ = ["CONSTRAINED_STRATEGIES", "MO_STRATEGIES", "FeasibleSpace", "MnasNetObjective", "PenaltyObjective",
            "best_feasible", "compare_hypervolume", "feasible_trajectory", "hypervolume_trajectory", "mnasnet_reward",
@@ -134,35 +133,6 @@ def mo_regularized_evolution(objective: Callable, budget: int, seed: int | np.ra
     return run(proposer, objective, budget, executor, max_in_flight, callback)
 
 
-class _OptunaProposer:
-    """Optuna's ask-and-tell loop as a proposer: each NAS-Bench-201 edge is a categorical
-    parameter ``edge0..edge5`` over the five operations; results are told back as the
-    history grows (failed evaluations as failed trials)."""
-
-    def __init__(self, study, names: tuple[str, ...]):
-        from optuna.distributions import CategoricalDistribution
-
-        self.study, self.names = study, names
-        self.distributions = {f"edge{k}": CategoricalDistribution(nb201.OPS) for k in range(len(nb201.EDGES))}
-        self.pending: dict[nb201.Cell, collections.deque] = collections.defaultdict(collections.deque)
-        self.seen = 0
-
-    def __call__(self, history: History) -> nb201.Cell:
-        from optuna.trial import TrialState
-
-        for ev in history.evaluations[self.seen:]:
-            trial = self.pending[ev.arch].popleft()  # copies of one cell give the same values
-            if ev.ok:
-                self.study.tell(trial, [ev.info[n] for n in self.names])
-            else:
-                self.study.tell(trial, state=TrialState.FAIL)
-        self.seen = len(history)
-        trial = self.study.ask(self.distributions)
-        cell = nb201.Cell(tuple(trial.params[f"edge{k}"] for k in range(len(nb201.EDGES))))
-        self.pending[cell].append(trial)
-        return cell
-
-
 @MO_STRATEGIES.register("nsga2")
 def nsga2(objective: Callable, budget: int, seed: int | np.random.Generator = 0, population_size: int = 20,
           names: Sequence[str] | None = None, maximize: Sequence[bool] | None = None,
@@ -181,19 +151,13 @@ def nsga2(objective: Callable, budget: int, seed: int | np.random.Generator = 0,
 
     population_size = check_int("population_size", population_size, minimum=2)
     names, flags = _directions(objective, names, maximize)
-    sampler_seed = int(as_generator(seed).integers(2**31))
-    verbosity = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # no line per trial
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            sampler = optuna.samplers.NSGAIISampler(population_size=population_size, seed=sampler_seed,
-                                                    **sampler_options)
-            study = optuna.create_study(directions=["maximize" if f else "minimize" for f in flags],
-                                        sampler=sampler)
-            return run(_OptunaProposer(study, names), objective, budget, executor, max_in_flight, callback)
-    finally:
-        optuna.logging.set_verbosity(verbosity)
+    sampler_seed = int(as_generator(seed).integers(2**31))  # a draw even from an int seed (unlike 'tpe')
+    with quiet_optuna():  # no line per trial, no ExperimentalWarning
+        sampler = optuna.samplers.NSGAIISampler(population_size=population_size, seed=sampler_seed,
+                                                **sampler_options)
+        study = optuna.create_study(directions=["maximize" if f else "minimize" for f in flags], sampler=sampler)
+        proposer = OptunaProposer(study, values=lambda ev: [ev.info[n] for n in names])
+        return run(proposer, objective, budget, executor, max_in_flight, callback)
 
 
 def _reference(objective: Any, reference: Sequence[float] | None) -> Sequence[float]:
