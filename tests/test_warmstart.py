@@ -167,3 +167,37 @@ def test_the_script_prints_the_table(capsys):
     means = experiments.final_summary(frame, 10)["regret mean"], experiments.final_summary(frame, 20)["regret mean"]
     assert [float(cell.split("±")[0]) for cell in row.split()[1:3]] == [
         round(m.loc[("ImageNet16-120", "evolution/proxy")], 2) for m in means]
+
+
+def test_compare_runs_labelled_variants_with_per_seed_options_and_skips_pairs():
+    seen = []
+
+    def per_seed(name, dataset, seed):
+        seen.append((name, dataset, seed))
+        if name == "evo/warm":
+            return {"init_cells": [nb201.Cell.from_index(100 + seed)]}
+        return {}
+
+    frame = experiments.compare({"evo/plain": "evolution", "evo/warm": "evolution"},
+                                ["cifar10", "ImageNet16-120"], seeds=[3, 5], budget=12,
+                                options={"evo/warm": {"population_size": 5}}, seed_options=per_seed,
+                                skip=lambda d, name: d == "cifar10" and name == "evo/warm")
+    assert list(frame.index.unique("strategy")) == ["evo/plain", "evo/warm"]
+    assert frame.shape == (3 * 2, 12) and ("cifar10", "evo/warm") not in frame.index.droplevel("seed")
+    assert sorted(frame.attrs["cpu_seconds"]) == sorted([("cifar10", "evo/plain"), ("ImageNet16-120", "evo/plain"),
+                                                          ("ImageNet16-120", "evo/warm")])
+    assert ("cifar10", "evo/warm") not in {(d, n) for n, d, _ in seen} and len(seen) == 6
+    objective = search.BenchmarkObjective("ImageNet16-120")
+    warm = search.regularized_evolution(objective, 12, seed=5, population_size=5,
+                                        init_cells=[nb201.Cell.from_index(105)])
+    assert np.array_equal(frame.loc[("ImageNet16-120", "evo/warm", 5)].to_numpy(),
+                          warm.incumbent_trajectory("test_acc"))
+    plain = experiments.compare(["evolution"], ["ImageNet16-120"], seeds=[3, 5], budget=12)
+    assert np.array_equal(frame.loc[("ImageNet16-120", "evo/plain")].to_numpy(),
+                          plain.loc[("ImageNet16-120", "evolution")].to_numpy())
+    with pytest.raises(ValueError, match="not compared"):
+        experiments.compare({"evo/plain": "evolution"}, budget=5, seeds=[0], options={"evolution": {}})
+    with pytest.raises(ValueError, match="unknown strategy"):
+        experiments.compare({"x": "annealing"}, budget=5, seeds=[0])
+    with pytest.raises(TypeError, match="strategy must be a str"):
+        experiments.compare({"x": 3}, budget=5, seeds=[0])

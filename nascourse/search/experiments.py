@@ -11,7 +11,8 @@ them over processes with joblib; the result does not depend on ``n_jobs``.
 from __future__ import annotations
 
 import time
-from typing import Iterable, Mapping
+from functools import partial
+from typing import Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -19,22 +20,28 @@ from joblib import Parallel, delayed
 from scipy import stats
 
 from nascourse import benchmarks
-from nascourse._checks import check_array, check_fraction, check_int
+from nascourse._checks import check_array, check_fraction, check_int, check_type
 from nascourse.search.blackbox import get_strategy
 from nascourse.search.objectives import BenchmarkObjective
 
 
 def trajectories(strategy: str, dataset: str, seeds: Iterable[int], budget: int,
-                 select_on: str = "auto", **options) -> tuple[np.ndarray, float]:
+                 select_on: str = "auto", seed_options: Callable[[int], dict] | None = None,
+                 **options) -> tuple[np.ndarray, float]:
     """Run ``strategy`` once per seed on the benchmark table of ``dataset``.
 
-    Returns an array with one row per seed and one column per query (the incumbent's test
-    accuracy, in %), and the CPU seconds the runs took.
+    ``seed_options``, if given, maps a seed to extra keyword arguments for that run only
+    (for example start cells that change with the seed); it is called inside the timed
+    loop, so its own CPU time is counted. Returns an array with one row per seed and one
+    column per query (the incumbent's test accuracy, in %), and the CPU seconds the runs
+    took.
     """
     fn, objective = get_strategy(strategy), BenchmarkObjective(dataset, select_on)
     start, rows = time.process_time(), []
     for seed in seeds:
-        rows.append(fn(objective, budget, seed=int(seed), **options).incumbent_trajectory("test_acc"))
+        extra = {} if seed_options is None else seed_options(int(seed))
+        history = fn(objective, budget, seed=int(seed), **options, **extra)
+        rows.append(history.incumbent_trajectory("test_acc"))
     return np.array(rows), time.process_time() - start
 
 
@@ -48,33 +55,49 @@ def check_options(options: Mapping[str, dict] | None, strategies: list[str]) -> 
     return options
 
 
-def compare(strategies: Iterable[str], datasets: Iterable[str] = ("cifar10",), seeds: Iterable[int] = range(30),
-            budget: int = 200, n_jobs: int = 1, options: Mapping[str, dict] | None = None,
-            select_on: str = "auto") -> pd.DataFrame:
+def compare(strategies: Iterable[str] | Mapping[str, str], datasets: Iterable[str] = ("cifar10",),
+            seeds: Iterable[int] = range(30), budget: int = 200, n_jobs: int = 1,
+            options: Mapping[str, dict] | None = None, select_on: str = "auto", *,
+            seed_options: Callable[[str, str, int], dict] | None = None,
+            skip: Callable[[str, str], bool] | None = None) -> pd.DataFrame:
     """Trajectories of every strategy on every data set, one row per (dataset, strategy, seed).
 
     Columns ``1..budget`` hold the incumbent's test accuracy after that many queries;
     ``options`` maps a strategy name to extra keyword arguments. The table's ``attrs``
     record the CPU seconds each (dataset, strategy) took, summed over processes.
+
+    ``strategies`` may also map labels to strategy names, to run one strategy in several
+    variants: the labels then name the rows and key ``options``. ``seed_options(label,
+    dataset, seed)`` returns extra keyword arguments for one run (its CPU time counts for
+    that label), and the (dataset, label) pairs for which ``skip(dataset, label)`` is true
+    are not run and have no rows. :func:`nascourse.search.warmstart.compare_starts` uses
+    all three.
     """
-    strategies, datasets, seeds = list(strategies), [benchmarks.check_dataset(d) for d in datasets], list(seeds)
+    if isinstance(strategies, Mapping):
+        runs = {check_type("strategy label", k, str): check_type("strategy", v, str) for k, v in strategies.items()}
+    else:
+        runs = {name: name for name in strategies}
+    labels, datasets, seeds = list(runs), [benchmarks.check_dataset(d) for d in datasets], list(seeds)
     budget = check_int("budget", budget)
-    options = check_options(options, strategies)
-    for name in strategies:
+    options = check_options(options, labels)
+    for name in runs.values():
         get_strategy(name)  # unknown names fail here, before any work
+    cases = [(d, s) for d in datasets for s in labels if skip is None or not skip(d, s)]
     halves = [seeds[: len(seeds) // 2], seeds[len(seeds) // 2:]] if n_jobs != 1 else [seeds]
-    jobs = [(d, s, part) for d in datasets for s in strategies for part in halves if part]
+    jobs = [(d, s, part) for d, s in cases for part in halves if part]
     results = Parallel(n_jobs=n_jobs)(
-        delayed(trajectories)(s, d, part, budget, select_on, **options.get(s, {})) for d, s, part in jobs)
+        delayed(trajectories)(runs[s], d, part, budget, select_on,
+                              None if seed_options is None else partial(seed_options, s, d), **options.get(s, {}))
+        for d, s, part in jobs)
     blocks, cpu = {}, {}
     for (d, s, part), (values, seconds) in zip(jobs, results):
         blocks.setdefault((d, s), []).append(values)
         cpu[(d, s)] = cpu.get((d, s), 0.0) + seconds
-    rows = [(d, s, seed) for d in datasets for s in strategies for seed in seeds]
+    rows = [(d, s, seed) for d, s in cases for seed in seeds]
     levels = [pd.Categorical([r[k] for r in rows], categories=order)  # keeps the given order, sorted
-              for k, order in enumerate((datasets, strategies, sorted(set(seeds))))]
+              for k, order in enumerate((datasets, labels, sorted(set(seeds))))]
     index = pd.MultiIndex.from_arrays(levels, names=["dataset", "strategy", "seed"])
-    values = np.concatenate([np.concatenate(blocks[(d, s)]) for d in datasets for s in strategies])
+    values = np.concatenate([np.concatenate(blocks[case]) for case in cases])
     frame = pd.DataFrame(values, index=index, columns=pd.RangeIndex(1, budget + 1, name="queries"))
     frame.attrs["cpu_seconds"] = cpu
     return frame

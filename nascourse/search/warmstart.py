@@ -37,18 +37,17 @@ seed, so a warm-started run and the random-start run of the same seed share no d
 from __future__ import annotations
 
 import math
-import time
+from functools import partial
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from scipy import stats
 
 from nascourse import benchmarks
 from nascourse._checks import check_choice, check_int
 from nascourse.rng import as_generator
-from nascourse.search.experiments import check_options, trajectories
+from nascourse.search.experiments import check_options, compare
 from nascourse.search.blackbox import get_strategy
 from nascourse.search.objectives import BenchmarkObjective
 from nascourse.spaces import nb201
@@ -153,18 +152,21 @@ def start_cells(start: str, strategy: str, dataset: str, seed: int, k: int = 10,
     return transfer_start(strategy, k, derived_generator(seed, _SOURCE_STREAM), source, source_budget, **options)
 
 
-def _runs(strategy: str, start: str, dataset: str, seeds: Sequence[int], budget: int, settings: dict,
-          options: dict) -> tuple[np.ndarray, float]:
-    start_time, rows = time.process_time(), []
-    for seed in seeds:
-        cells = start_cells(start, strategy, dataset, int(seed), **settings, **options)
-        rows.append(trajectories(strategy, dataset, [int(seed)], budget, init_cells=cells, **options)[0][0])
-    return np.array(rows), time.process_time() - start_time
-
-
 def label(strategy: str, start: str) -> str:
     """The ``strategy`` label of a warm-started run in :func:`compare_starts`' table."""
     return f"{strategy}/{start}"
+
+
+def start_options(name: str, dataset: str, seed: int, settings: Mapping[str, object],
+                  options: Mapping[str, dict]) -> dict:
+    """The extra keyword arguments of run ``seed`` of the :func:`label` ``name`` on
+    ``dataset`` in :func:`compare_starts`: its ``init_cells`` (none for a random start).
+    ``settings`` are the keyword arguments of :func:`start_cells` that do not change with
+    the run; ``options`` (strategy name -> keyword arguments) also reach a transfer start's
+    source search."""
+    strategy, start = name.split("/")
+    cells = start_cells(start, strategy, dataset, seed, **settings, **options.get(strategy, {}))
+    return {} if cells is None else {"init_cells": cells}
 
 
 def compare_starts(strategies: Iterable[str] = WARM_STRATEGIES, starts: Iterable[str] = STARTS,
@@ -174,12 +176,12 @@ def compare_starts(strategies: Iterable[str] = WARM_STRATEGIES, starts: Iterable
                    options: Mapping[str, dict] | None = None, n_jobs: int = 1) -> pd.DataFrame:
     """Trajectories of every strategy from every start on every data set (a transfer start
     only where the data set is not ``source``), in the layout of
-    :func:`nascourse.search.experiments.compare`: one row per (dataset, strategy, seed),
-    the strategy level labelled ``"<strategy>/<start>"`` (:func:`label`), columns
-    ``1..budget`` the incumbent's test accuracy. ``options`` (strategy name -> keyword
-    arguments) apply to the target search and to the source search of a transfer start.
-    ``attrs['cpu_seconds']`` holds the CPU seconds of each (dataset, label), summed over
-    processes (a transfer start's source search included)."""
+    :func:`nascourse.search.experiments.compare`, which runs them: one row per (dataset,
+    strategy, seed), the strategy level labelled ``"<strategy>/<start>"`` (:func:`label`),
+    columns ``1..budget`` the incumbent's test accuracy. ``options`` (strategy name ->
+    keyword arguments) apply to the target search and to the source search of a transfer
+    start. ``attrs['cpu_seconds']`` holds the CPU seconds of each (dataset, label), summed
+    over processes (the start cells included, a transfer start's source search too)."""
     strategies, starts = list(strategies), list(starts)
     for name in strategies:
         check_choice("strategy", name, WARM_STRATEGIES)
@@ -201,25 +203,11 @@ def compare_starts(strategies: Iterable[str] = WARM_STRATEGIES, starts: Iterable
         for d in datasets:
             benchmarks.check_dataset(d, benchmarks.ZC_DATASETS)   # proxies are shipped for these only
     settings = {"k": k, "proxy": proxy, "pool_size": pool_size, "source": source, "source_budget": source_budget}
-    cases = [(d, s, st) for d in datasets for s in strategies for st in starts
-             if not (st == "transfer" and d == source)]
-    halves = [seeds[: len(seeds) // 2], seeds[len(seeds) // 2:]] if n_jobs != 1 else [seeds]
-    jobs = [(case, part) for case in cases for part in halves]
-    results = Parallel(n_jobs=n_jobs)(
-        delayed(_runs)(s, st, d, part, budget, settings, options.get(s, {})) for (d, s, st), part in jobs)
-    blocks, cpu = {}, {}
-    for ((d, s, st), _), (values, seconds) in zip(jobs, results):
-        blocks.setdefault((d, s, st), []).append(values)
-        cpu[(d, label(s, st))] = cpu.get((d, label(s, st)), 0.0) + seconds
-    labels = [label(s, st) for s in strategies for st in starts]
-    rows = [(d, label(s, st), seed) for d, s, st in cases for seed in seeds]
-    levels = [pd.Categorical([r[i] for r in rows], categories=order)
-              for i, order in enumerate((datasets, labels, sorted(set(seeds))))]
-    index = pd.MultiIndex.from_arrays(levels, names=["dataset", "strategy", "seed"])
-    values = np.concatenate([np.concatenate(blocks[case]) for case in cases])
-    frame = pd.DataFrame(values, index=index, columns=pd.RangeIndex(1, budget + 1, name="queries"))
-    frame.attrs["cpu_seconds"] = cpu
-    return frame
+    runs = {label(s, st): s for s in strategies for st in starts}
+    return compare(runs, datasets, seeds, budget, n_jobs,
+                   options={name: options[s] for name, s in runs.items() if s in options},
+                   seed_options=partial(start_options, settings=settings, options=options),
+                   skip=lambda d, name: name.endswith("/transfer") and d == source)
 
 
 def early_regret_test(regret: pd.DataFrame, warm: str, baseline: str, queries: int = 20) -> dict[str, float]:
