@@ -1,4 +1,4 @@
-"""Warm starts (chapter 03): ``init_cells`` of evolution and BO, the proxy and transfer
+"""Warm starts (chapter 05): ``init_cells`` of evolution and BO, the proxy and transfer
 starts of :mod:`nascourse.search.warmstart`, and ``scripts/warm_starts.py``."""
 
 import numpy as np
