@@ -1,5 +1,5 @@
-"""Warm starts for black-box search (chapter 05; the strategies are chapter 03's): begin regularised evolution or Bayesian
-optimisation from promising cells instead of random ones.
+"""Warm starts for black-box search (chapter 05; the strategies are chapter 03's): begin
+regularised evolution or Bayesian optimisation from promising cells instead of random ones.
 
 Two sources of promising cells, both on the NAS-Bench-201 table:
 
