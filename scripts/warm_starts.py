@@ -1,5 +1,5 @@
 """Warm starts for regularised evolution and Bayesian optimisation on NAS-Bench-201
-(chapter 03): a random start, a zero-cost proxy start (and its control, the same pool
+(chapter 05): a random start, a zero-cost proxy start (and its control, the same pool
 unranked) and a transfer start from CIFAR-10.
 
 For every strategy and start, ``--seeds`` runs of ``--budget`` queries on each data set
