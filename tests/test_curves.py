@@ -173,6 +173,40 @@ def test_other_bad_arguments():
         curves.curve_matrix(pd.DataFrame({"index": [1], "valid_acc": [2.0]}))
 
 
+def test_shipped_curves_load_with_their_checksum():
+    table = curves.load_curves()
+    matrix = curves.curve_matrix(table)
+    assert matrix.shape == (72, 27) and np.isfinite(matrix.to_numpy()).all()
+    assert table["valid_acc"].between(0, 100).all() and table["index"].nunique() == 72
+    # every curve rises, and the training loss falls
+    assert (matrix[27] - matrix[1] > 5).all()
+    loss = curves.curve_matrix(table, "train_loss")
+    assert loss.shape == (72, 27) and (loss[27] < loss[1]).all()
+    # one row per cell and epoch, the cells of the script's strata (seed 0)
+    assert sorted(matrix.index) == sorted(c.index for c in script.stratified_cells(72, seed=0))
+
+
+@pytest.fixture
+def corrupted_curves(tmp_path, monkeypatch):
+    """A copy of the shipped curve file with one byte flipped, seen through nascourse.data."""
+    raw = bytearray((data.DATA_DIR / curves.CURVES_FILE).read_bytes())
+    raw[200] ^= 0xFF
+    (tmp_path / curves.CURVES_FILE).write_bytes(bytes(raw))
+    (tmp_path / "SHA256SUMS").write_text(data.SUMS_FILE.read_text())
+    monkeypatch.setattr(data, "DATA_DIR", tmp_path)
+    monkeypatch.setattr(data, "SUMS_FILE", tmp_path / "SHA256SUMS")
+    for cached in (data.checksums, data._verified, curves._curves):
+        cached.cache_clear()
+    yield
+    for cached in (data.checksums, data._verified, curves._curves):
+        cached.cache_clear()
+
+
+def test_a_corrupted_curve_file_is_refused(corrupted_curves):
+    with pytest.raises(data.DataFileError, match=r"nb201_curves\.csv\.gz is corrupted"):
+        curves.load_curves()
+
+
 def test_stratified_cells_span_the_accuracy_range():
     from nascourse import benchmarks
 

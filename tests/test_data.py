@@ -29,7 +29,7 @@ def data_copy(tmp_path, monkeypatch):
 
 
 def test_every_shipped_file_matches_its_checksum():
-    assert len(data.names()) == 10
+    assert len(data.names()) == 11
     for name in data.names():
         assert data.path(name).stat().st_size > 0
 
