@@ -1,7 +1,8 @@
 """Write the Colab set-up cell into every chapter notebook.
 
 Colab does not have the ``nascourse`` package, so the first code cell of every notebook
-installs it there, from the repository, and does nothing anywhere else. The repository URL
+installs it there, from the repository, with its ``course`` extra (Dask, SHAP, Optuna,
+moocore: what the chapters import beyond the core), and does nothing anywhere else. The repository URL
 is kept in one place, ``repository.url`` in ``_config.yml``; this script reads it and
 inserts (or rewrites) that cell, tagged ``setup-cell``, as the first code cell of each
 notebook. Run it after adding a notebook or changing the URL:
@@ -43,7 +44,7 @@ def setup_cell_source(url: str) -> str:
         "# Set-up: on Colab, install the course package; elsewhere this does nothing.\n"
         "import sys\n"
         'if "google.colab" in sys.modules:\n'
-        f'    %pip install -q "nascourse @ git+{url}"'
+        f'    %pip install -q "nascourse[course] @ git+{url}"'
     )
 
 
