@@ -21,6 +21,13 @@ def as_generator(seed: int | np.random.Generator) -> np.random.Generator:
     return np.random.default_rng(check_int("seed", seed, minimum=0))
 
 
+def derived_generator(seed: int, stream: int) -> np.random.Generator:
+    """A generator for one purpose (``stream``) of run ``seed``, independent of the one
+    that ``as_generator(seed)`` gives the run itself (e.g. the pool a warm start draws
+    from, beside the search's own draws)."""
+    return np.random.default_rng([check_int("seed", seed, minimum=0), check_int("stream", stream)])
+
+
 @contextlib.contextmanager
 def torch_seeded(seed: int | None, device=None) -> Iterator[None]:
     """A block whose draws from torch's global generators start from ``seed`` (weight

@@ -32,7 +32,7 @@ from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from nascourse import benchmarks  # noqa: E402
+from nascourse import benchmarks, rng  # noqa: E402
 from nascourse.search import experiments, warmstart  # noqa: E402
 
 QUERIES = (10, 20, 50, 100)
@@ -74,7 +74,7 @@ def table_lines(frame, queries=QUERIES) -> list[str]:
 
 def cost_lines(proxy: str, pool: int, n_cells: int, seed: int) -> list[str]:
     """The proxy's measured cost per cell in training steps, and the pool's in queries."""
-    cells = warmstart.proxy_start(n_cells, "cifar10", proxy, pool, warmstart.derived_generator(seed, 1))
+    cells = warmstart.proxy_start(n_cells, "cifar10", proxy, pool, rng.derived_generator(seed, 1))
     steps = warmstart.proxy_cost(cells, proxy)
     median = float(np.median(steps))
     lines = [f"{proxy} costs {median:.2f} training steps a cell (median of {len(steps)} cells, "

@@ -30,3 +30,14 @@ def test_torch_seeded_repeats_draws_and_restores_the_global_generator():
     with pytest.raises(ValueError, match="seed"):
         with torch_seeded(-1):
             pass
+
+
+def test_derived_generators_are_reproducible_and_independent_of_the_run_s_own():
+    from nascourse.rng import derived_generator
+
+    first = derived_generator(3, 1).integers(1_000_000, size=5)
+    assert np.array_equal(first, derived_generator(3, 1).integers(1_000_000, size=5))
+    assert not np.array_equal(first, derived_generator(3, 2).integers(1_000_000, size=5))
+    assert not np.array_equal(first, as_generator(3).integers(1_000_000, size=5))
+    with pytest.raises(ValueError, match="seed"):
+        derived_generator(-1, 1)

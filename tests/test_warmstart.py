@@ -4,7 +4,7 @@ starts of :mod:`nascourse.search.warmstart`, and ``scripts/warm_starts.py``."""
 import numpy as np
 import pytest
 
-from nascourse import benchmarks, search
+from nascourse import benchmarks, rng, search
 from nascourse.predictors.experiments import CellSubset
 from nascourse.search import experiments, warmstart
 from nascourse.spaces import nb201
@@ -84,14 +84,14 @@ def test_bad_init_cells_are_clear_errors(objective):
 
 def test_proxy_start_takes_the_top_k_of_the_pool_by_the_proxy():
     table = benchmarks.load_zc_proxies("ImageNet16-120")
-    rng = warmstart.derived_generator(4, 1)
+    generator = rng.derived_generator(4, 1)
     pool = np.random.default_rng([4, 1]).choice(table.index.to_numpy(), size=50, replace=False)
     expected = table.loc[pool, "nwot"].nlargest(7).index
-    cells = warmstart.proxy_start(7, "ImageNet16-120", "nwot", 50, rng)
+    cells = warmstart.proxy_start(7, "ImageNet16-120", "nwot", 50, generator)
     assert [c.index for c in cells] == list(expected)
     values = table.loc[[c.index for c in cells], "nwot"].to_numpy()
     assert (np.diff(values) <= 0).all() and values[-1] >= table.loc[pool, "nwot"].nlargest(8).iloc[-1]
-    control = warmstart.pool_start(7, "ImageNet16-120", 50, warmstart.derived_generator(4, 1))
+    control = warmstart.pool_start(7, "ImageNet16-120", 50, rng.derived_generator(4, 1))
     assert [c.index for c in control] == list(pool[:7])           # the same pool, unranked
     assert [c.index for c in cells] != [c.index for c in control]
     ranked = warmstart.proxy_pool("cifar10", "jacov", 30, 0)

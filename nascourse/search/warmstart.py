@@ -46,7 +46,7 @@ from scipy import stats
 
 from nascourse import benchmarks
 from nascourse._checks import check_choice, check_int
-from nascourse.rng import as_generator
+from nascourse.rng import as_generator, derived_generator
 from nascourse.search.experiments import check_options, compare
 from nascourse.search.blackbox import get_strategy
 from nascourse.search.objectives import BenchmarkObjective
@@ -68,12 +68,6 @@ QUERY_EPOCHS = 200
 TRAINING_IMAGES: dict[str, int] = {"cifar10": 25_000, "ImageNet16-120": 151_700}
 
 _POOL_STREAM, _SOURCE_STREAM = 1, 2   # the derived generators of a run's seed
-
-
-def derived_generator(seed: int, stream: int) -> np.random.Generator:
-    """A generator for one purpose (``stream``) of run ``seed``, independent of the
-    generator ``seed`` itself gives the search."""
-    return np.random.default_rng([check_int("seed", seed, minimum=0), check_int("stream", stream)])
 
 
 def draw_pool(dataset: str = "cifar10", pool_size: int = 100, seed: int | np.random.Generator = 0) -> np.ndarray:
@@ -139,7 +133,7 @@ def start_cells(start: str, strategy: str, dataset: str, seed: int, k: int = 10,
                 **options) -> list[nb201.Cell] | None:
     """The ``init_cells`` of run ``seed`` for ``start`` (``None`` for ``'random'``): the
     proxy pool and the source search use generators derived from ``seed``
-    (:func:`derived_generator`)."""
+    (:func:`nascourse.rng.derived_generator`)."""
     check_choice("start", start, STARTS)
     if start == "random":
         return None
