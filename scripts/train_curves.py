@@ -67,7 +67,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", type=Path, help="also write the rows so far here (plain CSV) after every cell")
     parser.add_argument("--resume", action="store_true", help="keep the cells already in --checkpoint")
     parser.add_argument("--max-minutes", type=float, help="start no new cell after this many minutes")
+    parser.add_argument("--part", default="0/1", help="I/N: train only every N-th cell from the I-th, so that "
+                        "N processes share the work (each with its own --checkpoint; concatenate the "
+                        "checkpoints and --resume from them to write the file)")
     args = parser.parse_args(argv)
+    try:
+        part, n_parts = (int(k) for k in args.part.split("/"))
+    except ValueError:
+        parser.error(f"--part must be I/N with integers, got {args.part!r}")
+    if not 0 <= part < n_parts:
+        parser.error(f"--part I/N needs 0 <= I < N, got {args.part!r}")
 
     torch.set_num_threads(args.threads)
     objective = TrainingObjective(args.dataset, epochs=args.epochs, C=args.channels, N=args.cells_per_stage,
@@ -81,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.resume and args.checkpoint is not None and args.checkpoint.exists():
         done = pd.read_csv(args.checkpoint).to_dict("records")
     skip = {row["index"] for row in done}
-    todo, start = [c for c in cells if c.index not in skip], time.perf_counter()
+    todo = [c for c in cells[part::n_parts] if c.index not in skip]
+    start = time.perf_counter()
 
     def report(k: int, cell: nb201.Cell, run: dict) -> None:
         print(f"{len(skip) + k:3d}/{len(cells)} cell {cell.index:5d}: valid {run['valid_acc'][0]:5.1f} -> "
