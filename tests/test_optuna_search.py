@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import optuna
 import pytest
+import torch
 
 from nascourse import search
 from nascourse.search.optuna_search import (TrainingCurve, optuna_hyperband, optuna_hyperband_brackets,
@@ -202,6 +203,35 @@ def test_training_curve_trains_epoch_by_epoch_and_hyperband_uses_it():
         curve(3, 2)
     with pytest.raises(TypeError, match="test_every_epoch must be True or False"):
         TrainingCurve(objective, test_every_epoch=1)
+
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_training_curve_is_one_uninterrupted_run_of_the_objective():
+    from nascourse import curves
+
+    objective = TrainingObjective("digits", C=4, N=1, n_train=256, n_valid=64, batch_size=32, lr=0.1,
+                                  image_size=8, num_threads=1)
+    cell, other = nb201.Cell.from_index(6111), nb201.Cell.from_index(1000)
+    whole = curves.train_curve(objective, cell, 3)
+    torch.manual_seed(123)
+    caller_alone = torch.rand(3)
+    torch.manual_seed(123)
+    results, caller = [], []
+    for result in TrainingCurve(objective)(cell, 3):
+        results.append(result)
+        caller.append(torch.rand(1))                 # the caller draws between epochs
+    # the accuracy after epoch r is that of one run whose learning rate follows the cosine
+    # over 3 epochs (momentum carried on): train_curve's, to the last bit
+    assert [r["score"] for r in results] == whole["valid_acc"]
+    assert [r["train_loss"] for r in results] == whole["train_loss"]
+    assert results[-1]["test_acc"] == whole["test_acc"]
+    assert results[-1]["score"] == objective(cell, 3)["score"]
+    assert torch.equal(torch.cat(caller), caller_alone)   # the caller's generator is left alone
+    # two curves of one objective share its loaders: interleaved, each is still its own run
+    alone = [r["score"] for r in TrainingCurve(objective)(other, 3)]
+    zipped = list(zip(TrainingCurve(objective)(cell, 3), TrainingCurve(objective)(other, 3)))
+    assert [a["score"] for a, _ in zipped] == whole["valid_acc"] and [b["score"] for _, b in zipped] == alone
 
 
 # ------------------------------------------------------------------ scripts/blackbox_tools.py

@@ -26,7 +26,6 @@ from __future__ import annotations
 import collections
 import concurrent.futures as cf
 import contextlib
-import math
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -189,15 +188,20 @@ class TrainingCurve:
     per item and yields the result after it (the validation accuracy in % as ``score``,
     ``test_acc``, ``train_loss``, ``epoch``).
 
-    The objective itself trains a whole run in one call, with a learning rate annealed to
-    zero over exactly the epochs asked for; a pruner needs the value after every epoch of
-    one run instead. So the network is built as the objective builds it (same seed, same
-    width and depth, same data) and trained by :func:`nascourse.train.train` one epoch at a
-    time, at a learning rate that follows a cosine over ``epochs`` epoch by epoch (constant
-    within an epoch) and with the shuffling seeded by ``seed + epoch``. Each epoch starts a
-    fresh optimiser, so SGD's momentum restarts every epoch. The accuracy after epoch ``r``
-    of an ``epochs``-long run is therefore that of a network whose learning rate has not
-    yet decayed: it is not the score ``objective(cell, r)`` returns.
+    The objective itself returns only the end of a run; a pruner needs the value after
+    every epoch of one run instead. So the network is built as the objective builds it
+    (same seed, same width and depth, same data, same optimiser) and trained by
+    :func:`nascourse.train.train_epochs`: ONE uninterrupted run of ``epochs`` epochs, one
+    optimiser whose momentum carries on from epoch to epoch, and a learning rate annealed
+    batch by batch along a cosine over all ``epochs``. The validation accuracy after epoch
+    ``r`` of an ``epochs``-long run is therefore that of the full run's network after ``r``
+    epochs, still training at the learning rate of epoch ``r`` of the cosine: it equals
+    ``curves.train_curve(objective, cell, epochs)["valid_acc"][r - 1]``, and at the last
+    epoch the score ``objective(cell, epochs)`` returns, but before the last epoch it is
+    not the score ``objective(cell, r)`` (whose cosine ends at ``r``). The objective's
+    thread count is set while an epoch trains and restored before the result is yielded,
+    and the run's random numbers are its own (the caller's are left alone), so what the
+    caller does between epochs (a pruner, a sampler) does not change the curve.
 
     The test accuracy is measured after the last epoch only (NaN before it), unless
     ``test_every_epoch``: a pruner reads the validation accuracy, and evaluating the test
@@ -226,22 +230,25 @@ class TrainingCurve:
         device, loaders = as_device(objective.device), objective.loaders()
         with torch_seeded(objective.seed, device):
             net = nb201_network(cell, C=objective.C, N=objective.N, num_classes=objective.num_classes)
-        for epoch in range(1, epochs + 1):
-            lr = objective.lr * 0.5 * (1 + math.cos(math.pi * (epoch - 1) / epochs))
-            threads = torch.get_num_threads()
-            try:  # the thread count is set per epoch: between epochs the caller runs
-                if objective.num_threads is not None:
-                    torch.set_num_threads(objective.num_threads)
-                log = train.train(net, loaders.train, epochs=1, lr=lr, optimizer=objective.optimizer,
-                                  device=device, cosine=False, seed=objective.seed + epoch, progress=False)
-                _, valid_acc = train.evaluate(net, loaders.valid, device)
-                test_acc = float("nan")
-                if self.test_every_epoch or epoch == epochs:
-                    _, test_acc = train.evaluate(net, loaders.test, device)
-            finally:
-                torch.set_num_threads(threads)
-            yield {"score": 100 * valid_acc, "test_acc": 100 * test_acc, "train_loss": log[-1]["train_loss"],
-                   "epoch": epoch}
+        run = train.train_epochs(net, loaders.train, epochs, lr=objective.lr, valid_loader=loaders.valid,
+                                 device=device, optimizer=objective.optimizer, seed=objective.seed, progress=False)
+        with contextlib.closing(run):  # a caller that stops early closes the run too
+            while True:
+                threads = torch.get_num_threads()
+                try:  # the thread count is set per epoch: between epochs the caller runs
+                    if objective.num_threads is not None:
+                        torch.set_num_threads(objective.num_threads)
+                    record = next(run, None)
+                    if record is None:
+                        return
+                    test_acc = float("nan")
+                    if self.test_every_epoch or record["epoch"] == epochs:
+                        with torch_seeded(objective.seed, device):  # the caller's generators stay as they are
+                            _, test_acc = train.evaluate(net, loaders.test, device)
+                finally:
+                    torch.set_num_threads(threads)
+                yield {"score": 100 * record["valid_acc"], "test_acc": 100 * test_acc,
+                       "train_loss": record["train_loss"], "epoch": record["epoch"]}
 
 
 class PrunedTraining:
