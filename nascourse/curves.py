@@ -27,6 +27,7 @@ A new curve model is a function ``f(x, *params)`` and one line,
 from __future__ import annotations
 
 import functools
+import itertools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -52,7 +53,8 @@ from nascourse.spaces import nb201
 CURVES_FILE = "nb201_curves.csv.gz"
 
 
-def train_curve(objective: TrainingObjective, cell: nb201.Cell | str, epochs: int | None = None) -> dict:
+def train_curve(objective: TrainingObjective, cell: nb201.Cell | str, epochs: int | None = None,
+                until: int | None = None) -> dict:
     """Train ``cell`` as ``objective`` would (its data, network size, optimiser, seed and
     threads) for ``epochs`` epochs (default: the objective's), evaluating on the
     objective's validation images after every epoch.
@@ -60,12 +62,16 @@ def train_curve(objective: TrainingObjective, cell: nb201.Cell | str, epochs: in
     Returns ``valid_acc`` (a list, in %, one per epoch), ``train_loss`` (a list), the
     final ``test_acc`` (%) and ``cpu_seconds`` (CPU time of this thread). The cosine
     schedule of :func:`nascourse.train.train` spans the ``epochs`` asked for, so a curve
-    of 27 epochs is not the first 27 epochs of a longer run.
+    of 27 epochs is not the first 27 epochs of a longer run. ``until`` stops the run after
+    that many epochs: the curve is then the start of the ``epochs``-long run, epoch for
+    epoch (:func:`nascourse.train.train_epochs`), and ``test_acc`` is measured where it
+    stopped.
     """
     check_type("objective", objective, TrainingObjective)
     cell = nb201.Cell.from_str(cell) if isinstance(cell, str) else cell
     check_type("cell", cell, nb201.Cell, "a nascourse.spaces.nb201.Cell or its string")
     epochs = objective.epochs if epochs is None else check_int("epochs", epochs)
+    until = epochs if until is None else check_int("until", until, maximum=epochs)
     loaders = objective.loaders()
     if loaders.valid is None:
         raise ValueError("objective must hold out validation images (n_valid >= 1) to record a curve")
@@ -76,8 +82,11 @@ def train_curve(objective: TrainingObjective, cell: nb201.Cell | str, epochs: in
             torch.set_num_threads(objective.num_threads)
         with torch_seeded(objective.seed, device):
             net = nb201_network(cell, C=objective.C, N=objective.N, num_classes=objective.num_classes)
-            log = train.train(net, loaders.train, epochs=epochs, lr=objective.lr, valid_loader=loaders.valid,
-                              device=device, optimizer=objective.optimizer, seed=objective.seed, progress=False)
+            run = train.train_epochs(net, loaders.train, epochs=epochs, lr=objective.lr, valid_loader=loaders.valid,
+                                     device=device, optimizer=objective.optimizer, seed=objective.seed,
+                                     progress=False)
+            log = list(itertools.islice(run, until))
+            run.close()
             _, test_acc = train.evaluate(net, loaders.test, device)
     finally:
         torch.set_num_threads(threads)
@@ -95,10 +104,11 @@ def curve_rows(cell: nb201.Cell, run: dict) -> list[dict]:
 
 
 def train_curves(cells: Sequence[nb201.Cell | str], objective: TrainingObjective, epochs: int | None = None,
-                 callback: Callable[[int, nb201.Cell, dict], None] | None = None,
+                 until: int | None = None, callback: Callable[[int, nb201.Cell, dict], None] | None = None,
                  stop: Callable[[], bool] | None = None) -> pd.DataFrame:
-    """Train each of ``cells`` with :func:`train_curve` and return the curves as a table
-    with the columns of :func:`load_curves` (one row per cell and epoch).
+    """Train each of ``cells`` with :func:`train_curve` (``epochs`` long, stopped after
+    ``until`` epochs if given) and return the curves as a table with the columns of
+    :func:`load_curves` (one row per cell and epoch).
     ``callback(k, cell, run)`` is called after the ``k``-th cell (from 1), e.g. to print
     progress; before each cell, a ``stop()`` that returns True ends the run early.
     ``scripts/train_curves.py`` made the shipped table this way."""
@@ -108,7 +118,7 @@ def train_curves(cells: Sequence[nb201.Cell | str], objective: TrainingObjective
     for k, cell in enumerate(cells, 1):
         if stop is not None and stop():
             break
-        run = train_curve(objective, cell, epochs)
+        run = train_curve(objective, cell, epochs, until)
         rows += curve_rows(cell, run)
         if callback is not None:
             callback(k, cell, run)

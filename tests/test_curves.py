@@ -241,3 +241,20 @@ def test_train_curves_is_the_live_run_of_the_script(one_torch_thread):
     run = curves.train_curve(objective, table["arch_str"][0])
     assert [round(v, 2) for v in run["valid_acc"]] == table["valid_acc"].tolist()  # seeded: the same curve
     assert run["test_acc"] == pytest.approx(table["test_acc"][0], abs=0.01)
+
+
+def test_a_curve_stopped_early_is_the_start_of_the_long_run(one_torch_thread):
+    objective = TrainingObjective("digits", epochs=3, C=4, N=1, image_size=8)
+    cell = "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_3x3~1|+|skip_connect~0|none~1|nor_conv_3x3~2|"
+    full = curves.train_curve(objective, cell)
+    start = curves.train_curve(objective, cell, until=2)
+    assert start["valid_acc"] == full["valid_acc"][:2]           # bit for bit: one run, stopped
+    assert start["train_loss"] == full["train_loss"][:2]
+    short = curves.train_curve(objective, cell, epochs=2)          # a 2-epoch schedule is another run
+    assert short["train_loss"][1] != full["train_loss"][1]
+    table = curves.train_curves([cell], objective, until=1)
+    assert table["epoch"].tolist() == [1]
+    with pytest.raises(ValueError, match="until"):
+        curves.train_curve(objective, cell, until=4)
+    with pytest.raises(TypeError, match="until"):
+        curves.train_curve(objective, cell, until=1.5)
