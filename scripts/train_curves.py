@@ -8,7 +8,7 @@ as the space does. Every cell is trained by :func:`nascourse.curves.train_curve`
 the same seed, data split and cosine schedule over ``--epochs`` epochs, on one thread.
 The shipped file ``nascourse/data/nb201_curves.csv.gz`` was made with the defaults:
 
-    nice python scripts/train_curves.py            # 72 cells x 27 epochs, 16 px, C=8, N=1
+    nice python scripts/train_curves.py            # 48 cells x 20 epochs, 32 px, C=8, N=1
     python scripts/train_curves.py --cells 2 --epochs 2 --out /tmp/curves.csv.gz
 
 Writing into ``nascourse/data`` also records the file's checksum in ``SHA256SUMS``.
@@ -54,11 +54,11 @@ def record_checksum(path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cells", type=int, default=72, help="number of cells (strata)")
-    parser.add_argument("--epochs", type=int, default=27, help="epochs per cell (the cosine schedule's length)")
+    parser.add_argument("--cells", type=int, default=48, help="number of cells (strata)")
+    parser.add_argument("--epochs", type=int, default=20, help="epochs per cell (the cosine schedule's length)")
     parser.add_argument("--dataset", default="cifar10-subset", choices=["cifar10-subset", "digits"],
                         help="the shipped CIFAR-10 images, or the digits for a quick trial")
-    parser.add_argument("--image-size", type=int, default=16, help="images are resampled to this many pixels")
+    parser.add_argument("--image-size", type=int, default=32, help="images are resampled to this many pixels")
     parser.add_argument("--channels", type=int, default=8, help="C, channels of the first stage")
     parser.add_argument("--cells-per-stage", type=int, default=1, help="N, cells per stage")
     parser.add_argument("--seed", type=int, default=0, help="seeds the sample, the split, the weights, the batches")
